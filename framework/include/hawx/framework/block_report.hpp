@@ -1,0 +1,33 @@
+#pragma once
+// Characterization of blocks for the terminal, JSON and CSV.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hawx/sdk/hawx.hpp"
+
+namespace hawx {
+
+struct BlockRow {
+    std::string name;       ///< short name, or the qualified component name
+    std::string component;  ///< library.component
+    std::shared_ptr<ApproxBlock> block;
+    ErrorMetrics metrics;
+};
+
+BlockRow characterize_row(std::string name, std::string component, std::shared_ptr<ApproxBlock> block);
+
+/// Whether a computed figure agrees with a published one (relative 0.5 % or absolute 0.005,
+/// since published figures are rounded when printed).
+bool published_matches(double computed, double published);
+
+nlohmann::json to_json(const BlockRow& row);
+/// One line per block, aligned.
+std::string format_block_table(const std::vector<BlockRow>& rows);
+std::string format_block_csv(const std::vector<BlockRow>& rows);
+/// Every metric beside its published value, the declared cost and its source.
+std::string format_block_details(const BlockRow& row);
+
+}  // namespace hawx

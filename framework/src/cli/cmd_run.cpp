@@ -1,0 +1,54 @@
+#include <iostream>
+
+#include "commands.hpp"
+#include "hawx/framework/block_report.hpp"
+#include "hawx/framework/io.hpp"
+#include "hawx/framework/manifest.hpp"
+
+namespace po = boost::program_options;
+
+namespace hawx::cli {
+
+int run_command(const Args& args) {
+    po::options_description opts("options");
+    std::string path;
+    bool dry_run = false;
+    opts.add_options()("dry-run", po::bool_switch(&dry_run), "validate and print the resolved manifest; write nothing")(
+        "manifest", po::value(&path)->required(), "manifest file");
+    po::positional_options_description pos;
+    pos.add("manifest", 1);
+    po::variables_map vm;
+    if (!parse_args(args,
+                    "usage: hawx run MANIFEST [options]\n"
+                    "Validates the whole manifest, instantiates every component it names, characterizes its blocks\n"
+                    "and writes a new run folder under output.dir (never overwriting one).",
+                    opts, &pos, vm))
+        return 0;
+    // Everything is validated before anything is built or written.
+    const Manifest m = read_manifest(path);
+    PluginManager plugins(plugin_search_path(m.plugin_paths));
+    const ResolvedManifest resolved = resolve_manifest(m, plugins);
+    const Instances inst = instantiate(resolved, plugins);
+    std::vector<BlockRow> rows;
+    for (std::size_t i = 0; i < inst.blocks.size(); ++i)
+        rows.push_back(characterize_row(inst.blocks[i].first, resolved.blocks[i].ref.component, inst.blocks[i].second));
+
+    const nlohmann::json rj = resolved.to_json();
+    std::cout << "resolved manifest:\n" << rj.dump(2) << "\n\n";
+    std::cout << "components: " << inst.blocks.size() << " block(s)" << (inst.metric ? ", 1 metric" : "")
+              << (inst.search ? ", 1 search strategy" : "") << ", " << inst.accelerators.size()
+              << " accelerator model(s)\n\n";
+    std::cout << format_block_table(rows);
+    if (dry_run) return 0;
+
+    const std::string dir = create_run_dir(m.output_dir, m.name);
+    nlohmann::json blocks = nlohmann::json::array();
+    for (const auto& r : rows) blocks.push_back(to_json(r));
+    write_file_atomic(dir + "/manifest.resolved.json", rj.dump(2) + "\n");
+    write_file_atomic(dir + "/blocks.json", blocks.dump(2) + "\n");
+    write_file_atomic(dir + "/blocks.csv", format_block_csv(rows));
+    std::cout << "\nrun folder: " << dir << "\n";
+    return 0;
+}
+
+}  // namespace hawx::cli

@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// AcceleratorModel: maps a configuration onto hardware and estimates its cost.
+/// Provisional (completed by the accelerator issue).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hawx/sdk/block.hpp"
+#include "hawx/sdk/error.hpp"
+#include "hawx/sdk/configuration.hpp"
+
+namespace hawx {
+
+/// Cost of a realized configuration; `per_group` breaks power and area down by layer or
+/// layer group, `per_block` by block short name.
+struct AcceleratorReport {
+    Configuration realized;            ///< what the hardware actually runs
+    std::vector<std::string> changes;  ///< one line per change made to realize the request, with why
+    double power_mw = 0, area_um2 = 0, latency_cycles = 0, energy_nj = 0, utilization = 0;
+    std::map<std::string, double> per_group_power_mw, per_group_area_um2;
+    std::map<std::string, double> per_block_power_mw, per_block_area_um2;
+};
+
+/// Contract: `evaluate` never rejects a configuration that only needs regrouping: it
+/// returns the nearest realizable configuration and lists the changes. It throws
+/// hawx::Error when the hardware parameters cannot host the network at all (e.g. an
+/// output channel count not divisible by PE), naming the layer and the parameter.
+class HAWX_VISIBLE AcceleratorModel {
+public:
+    virtual ~AcceleratorModel() = default;
+    virtual AcceleratorReport evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
+                                       const std::vector<std::string>& block_names,
+                                       const std::vector<HardwareCost>& block_costs) const = 0;
+};
+
+}  // namespace hawx

@@ -1,0 +1,109 @@
+#pragma once
+/// \file
+/// ApproxBlock: an approximate arithmetic unit (multiplier or adder) on small integers.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hawx/sdk/component.hpp"
+#include "hawx/sdk/error.hpp"
+
+namespace hawx {
+
+/// What the block computes when exact.
+enum class BlockOp { Multiply, Add };
+
+inline const char* to_string(BlockOp op) { return op == BlockOp::Multiply ? "multiply" : "add"; }
+
+/// Hardware cost of one instance of the block.
+/// `source` says where the figures come from (a synthesis flow and PDK, a paper, or
+/// "estimate: <model>"); a figure that is an estimate must say so there.
+struct HardwareCost {
+    double power_mw = 0.0;
+    double area_um2 = 0.0;
+    double delay_ns = 0.0;
+    std::optional<double> energy_pj;  ///< energy per operation, when known
+    std::string source;
+};
+
+/// Error figures published with a circuit (e.g. EvoApproxLib header lines), shown beside
+/// the computed ones so a user can check an import. Every field is optional.
+struct PublishedMetrics {
+    std::optional<double> mae, mae_percent, wce, wce_percent, wcre_percent, ep_percent, mre_percent, mse;
+    std::string source;
+    bool empty() const {
+        return !mae && !mae_percent && !wce && !wce_percent && !wcre_percent && !ep_percent && !mre_percent && !mse;
+    }
+};
+
+/// Smallest and largest operand value of a `bits`-wide operand.
+inline std::int32_t operand_min(int bits, bool is_signed) { return is_signed ? -(1 << (bits - 1)) : 0; }
+inline std::int32_t operand_max(int bits, bool is_signed) {
+    return is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+}
+/// Operand bit pattern (two's complement when signed) -> value, and back.
+inline std::int32_t code_to_value(std::uint32_t code, int bits, bool is_signed) {
+    code &= (1u << bits) - 1u;
+    if (is_signed && (code >> (bits - 1)) != 0) return static_cast<std::int32_t>(code) - (1 << bits);
+    return static_cast<std::int32_t>(code);
+}
+inline std::uint32_t value_to_code(std::int32_t value, int bits) {
+    return static_cast<std::uint32_t>(value) & ((1u << bits) - 1u);
+}
+
+/// An approximate multiplier or adder.
+///
+/// Contract:
+/// - Operands are integers in [operand_min, operand_max] of their width and signedness
+///   (both operands share the signedness). Callers never pass values outside that range.
+/// - `apply(activation, weight)`: the first operand is the activation (the layer input),
+///   the second the weight. The order is part of the contract: published circuits need not
+///   be commutative. For adders, the two addends in the same order.
+/// - `apply` is pure and thread-safe: the same operands always give the same result, from
+///   any thread.
+/// - The result is the value the circuit outputs, as a signed integer (a signed 8x8
+///   multiplier returns its int16 output as an int32 in [-2^15, 2^15)).
+class HAWX_VISIBLE ApproxBlock {
+public:
+    virtual ~ApproxBlock() = default;
+
+    virtual BlockOp op() const = 0;
+    virtual int activation_bits() const = 0;  ///< 1..16
+    virtual int weight_bits() const = 0;      ///< 1..16
+    virtual bool is_signed() const = 0;
+    virtual std::int32_t apply(std::int32_t activation, std::int32_t weight) const = 0;
+    virtual HardwareCost cost() const = 0;
+    /// Figures published for this circuit; empty when there are none.
+    virtual PublishedMetrics published() const { return {}; }
+
+    /// Fills the full table, index (activation_code << weight_bits) | weight_code, codes
+    /// being the operands' bit patterns. `out` has 2^(activation_bits + weight_bits)
+    /// entries. Override only to go faster; the result must equal apply() everywhere.
+    virtual void fill_table(std::int32_t* out) const {
+        const int na = activation_bits(), nw = weight_bits();
+        const bool s = is_signed();
+        for (std::uint32_t a = 0; a < (1u << na); ++a)
+            for (std::uint32_t w = 0; w < (1u << nw); ++w)
+                out[(a << nw) | w] = apply(code_to_value(a, na, s), code_to_value(w, nw, s));
+    }
+
+    /// The exact result this block approximates.
+    std::int32_t exact(std::int32_t activation, std::int32_t weight) const {
+        return op() == BlockOp::Multiply ? activation * weight : activation + weight;
+    }
+};
+
+/// The block's full table (see ApproxBlock::fill_table). Throws hawx::Error when the two
+/// widths add up to more than 16 bits (tables are for blocks of at most 8x8 bits).
+inline std::vector<std::int32_t> block_table(const ApproxBlock& b) {
+    const int total = b.activation_bits() + b.weight_bits();
+    if (b.activation_bits() < 1 || b.weight_bits() < 1 || total > 16)
+        throw Error("block table: operand widths " + std::to_string(b.activation_bits()) + "x" +
+                    std::to_string(b.weight_bits()) + " exceed 16 bits in total");
+    std::vector<std::int32_t> t(std::size_t{1} << total);
+    b.fill_table(t.data());
+    return t;
+}
+
+}  // namespace hawx
