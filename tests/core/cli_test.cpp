@@ -30,6 +30,8 @@ struct BrokenCase {
     const char* message;
 };
 
+void PrintTo(const BrokenCase& c, std::ostream* os) { *os << c.fixture; }
+
 class BrokenPlugin : public ::testing::TestWithParam<BrokenCase> {};
 
 TEST_P(BrokenPlugin, PluginsListReportsItAndExits2) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -19,6 +20,29 @@ namespace hawx {
 
 inline constexpr std::size_t kTableEntries = 65536;
 inline constexpr std::size_t kTableFileBytes = 2 * kTableEntries;
+
+/// Writes `size` bytes to `path` through `path + ".tmp"` and a rename, so that either the
+/// complete file appears or the previous one stays. Throws hawx::Error naming the file.
+inline void write_file_bytes_atomic(const std::string& path, const void* data, std::size_t size) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw Error(path + ": cannot write");
+        out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            std::filesystem::remove(tmp, ec);
+            throw Error(path + ": write failed");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        throw Error(path + ": cannot rename temporary file into place");
+    }
+}
 
 /// Reads a table file; entries are returned as values (sign-extended when `is_signed`),
 /// in file order. Throws hawx::Error naming the file when it cannot be read or its size
@@ -55,24 +79,7 @@ inline void write_table_file(const std::string& path, const std::vector<std::int
         bytes[2 * i] = static_cast<unsigned char>(u & 0xff);
         bytes[2 * i + 1] = static_cast<unsigned char>(u >> 8);
     }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw Error(path + ": cannot write table file");
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw Error(path + ": write failed");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw Error(path + ": cannot rename temporary file into place");
-    }
+    write_file_bytes_atomic(path, bytes.data(), bytes.size());
 }
 
 }  // namespace hawx

@@ -22,6 +22,7 @@
 
 #include "hawx/sdk/block.hpp"
 #include "hawx/sdk/error.hpp"
+#include "hawx/sdk/table_file.hpp"
 
 namespace hawx {
 
@@ -148,24 +149,8 @@ inline TableSidecar read_sidecar(const std::string& path) {
 
 /// Writes the sidecar atomically (temporary file, then rename); throws hawx::Error naming the file.
 inline void write_sidecar(const std::string& path, const TableSidecar& s) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        if (!out) throw Error(path + ": cannot write table sidecar");
-        out << to_json(s).dump(2) << "\n";
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw Error(path + ": write failed");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw Error(path + ": cannot rename temporary file into place");
-    }
+    const std::string text = to_json(s).dump(2) + "\n";
+    write_file_bytes_atomic(path, text.data(), text.size());
 }
 
 }  // namespace hawx
