@@ -3,7 +3,7 @@
 # nothing but check when everything is present). Run as root, or with sudo available.
 set -euo pipefail
 packages=(
-  cmake ninja-build g++ make ccache
+  cmake ninja-build gcc g++ make ccache
   libtorch-dev libopenblas0-openmp
   libboost-dev libboost-program-options-dev libboost-mpi-dev
   libtbb-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev
