@@ -215,3 +215,18 @@ TEST(Cli, ImportedGateLevelCircuitEqualsBuiltinFamily) {
 }
 
 }  // namespace
+
+namespace {
+
+// EvoApproxLib's own published figures for its constant-zero multiplier (mul8u_E9R) must be
+// reproduced by our metric definitions: --strict fails on any mismatch.
+TEST(Cli, ImportReproducesEvoApproxLibPublishedFigures) {
+    hawx::test::TempDir dir;
+    const Result r = hawx(std::string("blocks import-c ") + HAWX_SOURCE_DIR +
+                          "/tests/cimport/fixtures/published/mul8u_ZERO.c --strict --out " + dir.str());
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("published figures match"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+}  // namespace
