@@ -1,0 +1,107 @@
+#pragma once
+/// \file
+/// The approximate inference engine as a LayerRunner: float, calibration and quantized
+/// (int8-exact or approximate, bit-exact) execution of any model whose approximable layers
+/// call it.
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <tbb/global_control.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hawx/engine/compiled_block.hpp"
+#include "hawx/engine/layer_kernel.hpp"
+#include "hawx/engine/quant.hpp"
+#include "hawx/engine/runner.hpp"
+
+
+namespace hawx::engine {
+
+struct EngineOptions {
+    int threads = 0;  ///< LibTorch and TBB threads; 0 = hardware concurrency
+    KernelPath path = KernelPath::Auto;
+    /// Activation range calibration. MinMax (the default) takes the observed extremes;
+    /// Percentile clips them to the given percentiles of the observed values (a sample of
+    /// at most 2^20 values per layer, taken at a fixed stride).
+    CalibrationMethod calibration = CalibrationMethod::MinMax;
+    double percentile = 99.99;
+};
+
+enum class Mode {
+    Float,      ///< the model's own float computation
+    Calibrate,  ///< float computation, recording each layer's input range
+    Quantized   ///< 8-bit quantized, each multiplication through its assigned block
+};
+
+/// Block choice for every approximable layer, index l - 1 for layer l.
+struct ModelAssignment {
+    std::vector<LayerAssignment> layers;
+    /// Every one of `layers` layers uses `block` (layer granularity).
+    static ModelAssignment uniform(int block, std::size_t layers);
+};
+
+class Engine : public LayerRunner {
+public:
+    Engine(BlockLibrary library, EngineOptions options = {});
+    ~Engine() override;
+
+    const BlockLibrary& library() const { return library_; }
+    const EngineOptions& options() const { return options_; }
+
+    void set_mode(Mode m) { mode_ = m; }
+    Mode mode() const { return mode_; }
+
+    /// Forgets recorded ranges and switches to Calibrate mode.
+    void begin_calibration();
+    /// Turns the recorded ranges into quantizers; switches to Quantized mode. Throws if no
+    /// layer was seen.
+    void finish_calibration();
+    bool calibrated() const { return calibrated_; }
+    nlohmann::json calibration_json() const;
+    void load_calibration(const nlohmann::json& j);
+
+    /// The assignment used in Quantized mode. Layers whose assignment changed get new
+    /// kernels on their next forward; the others keep theirs.
+    void set_assignment(ModelAssignment a);
+    const ModelAssignment& assignment() const { return assignment_; }
+
+    /// Layers seen so far (filled by forward passes), index l - 1.
+    const std::vector<LayerDesc>& layers() const { return layers_; }
+    /// How layer `index` (1-based) is computed under the current assignment.
+    std::string describe_layer(int index) const;
+
+    at::Tensor forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                       const at::Tensor& bias) override;
+
+    /// Quantized output of one layer from its float input (exposed for tests and profiling).
+    at::Tensor quantized_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                                 const at::Tensor& bias);
+
+    /// The layer's activation quantizer for the given signedness (after calibration).
+    const ActQuant& act_quant(int index, bool is_signed) const;
+    /// Weight quantization of a layer (cached per weight tensor version).
+    const WeightQuant& weight_quant(const LayerDesc& layer, const at::Tensor& weight, bool is_signed);
+
+private:
+    struct LayerState;
+    LayerState& state(const LayerDesc& layer);
+
+    BlockLibrary library_;
+    EngineOptions options_;
+    std::unique_ptr<tbb::global_control> tbb_threads_;
+    Mode mode_ = Mode::Float;
+    bool calibrated_ = false;
+    ModelAssignment assignment_;
+    std::vector<LayerDesc> layers_;
+    std::vector<std::unique_ptr<LayerState>> states_;
+};
+
+/// Dequantization: acc * (s_a * s_w[f]) + bias[f], computed so that float32 and float64
+/// accumulators holding the same integers give identical results.
+at::Tensor dequantize(const at::Tensor& acc, const ActQuant& aq, const WeightQuant& wq, const at::Tensor& bias);
+
+}  // namespace hawx::engine

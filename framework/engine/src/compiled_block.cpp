@@ -1,0 +1,79 @@
+#include "hawx/engine/compiled_block.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace hawx::engine {
+
+const char* to_string(KernelPath p) {
+    switch (p) {
+        case KernelPath::Auto: return "auto";
+        case KernelPath::Gather: return "gather";
+        case KernelPath::Separable: return "separable";
+        case KernelPath::Reference: return "reference";
+    }
+    return "?";
+}
+
+KernelPath kernel_path_from_string(const std::string& s) {
+    for (auto p : {KernelPath::Auto, KernelPath::Gather, KernelPath::Separable, KernelPath::Reference})
+        if (s == to_string(p)) return p;
+    throw Error("kernel path '" + s + "': expected auto, gather, separable or reference");
+}
+
+namespace {
+template <class T>
+void fill_columns(const std::vector<std::int32_t>& table, std::vector<std::uint8_t>& out) {
+    out.resize(65536 * sizeof(T));
+    T* col = reinterpret_cast<T*>(out.data());
+    for (std::uint32_t w = 0; w < 256; ++w)
+        for (std::uint32_t a = 0; a < 256; ++a) col[w * 256 + a] = static_cast<T>(table[(a << 8) | w]);
+}
+}  // namespace
+
+std::shared_ptr<const CompiledBlock> compile_table(std::vector<std::int32_t> table, bool is_signed,
+                                                   const std::string& name, int max_rank) {
+    if (table.size() != 65536)
+        throw Error("block '" + name + "': table has " + std::to_string(table.size()) +
+                    " entries, expected 65536 (8x8-bit operands)");
+    auto b = std::make_shared<CompiledBlock>();
+    b->name = name;
+    b->is_signed = is_signed;
+    const auto [mn, mx] = std::minmax_element(table.begin(), table.end());
+    if (*mn >= -32768 && *mx <= 32767) b->table_type = TableType::Int16;
+    else if (*mn >= 0 && *mx <= 65535) b->table_type = TableType::UInt16;
+    else b->table_type = TableType::Int32;
+    switch (b->table_type) {
+        case TableType::Int16: fill_columns<std::int16_t>(table, b->columns); break;
+        case TableType::UInt16: fill_columns<std::uint16_t>(table, b->columns); break;
+        case TableType::Int32: fill_columns<std::int32_t>(table, b->columns); break;
+    }
+    const auto err = error_table(table, is_signed);
+    b->exact = std::all_of(err.begin(), err.end(), [](std::int64_t e) { return e == 0; });
+    if (b->exact) {
+        b->separable = SeparableForm{};
+        b->separable->method = "exact";
+    } else if (max_rank > 0) {
+        b->separable = factorize_error(err, max_rank);
+    }
+    b->table = std::move(table);
+    return b;
+}
+
+std::shared_ptr<const CompiledBlock> compile_block(const ApproxBlock& block, const std::string& name, int max_rank) {
+    if (block.op() != BlockOp::Multiply || block.activation_bits() != 8 || block.weight_bits() != 8)
+        throw Error("block '" + name + "': the engine emulates 8x8-bit multipliers; this block is a " +
+                    std::to_string(block.activation_bits()) + "x" + std::to_string(block.weight_bits()) + "-bit " +
+                    (block.op() == BlockOp::Add ? "adder" : "multiplier"));
+    return compile_table(block_table(block), block.is_signed(), name, max_rank);
+}
+
+std::shared_ptr<const CompiledBlock> exact_block(bool is_signed) {
+    std::vector<std::int32_t> t(65536);
+    for (std::uint32_t a = 0; a < 256; ++a)
+        for (std::uint32_t w = 0; w < 256; ++w)
+            t[(a << 8) | w] = code_to_value(a, 8, is_signed) * code_to_value(w, 8, is_signed);
+    return compile_table(std::move(t), is_signed, is_signed ? "exact8s" : "exact8u", 0);
+}
+
+}  // namespace hawx::engine

@@ -1,0 +1,235 @@
+#include "hawx/engine/engine.hpp"
+
+#include <ATen/Parallel.h>
+#include <hawx/sdk/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+namespace hawx::engine {
+
+namespace {
+constexpr std::size_t kMaxSamples = std::size_t{1} << 20;
+
+std::string label(const LayerDesc& l) {
+    return "layer " + std::to_string(l.index) + (l.name.empty() ? "" : " (" + l.name + ")");
+}
+}  // namespace
+
+struct Engine::LayerState {
+    LayerDesc desc;
+    // calibration
+    double lo = INFINITY, hi = -INFINITY;
+    std::vector<float> samples;
+    std::int64_t seen = 0;
+    ActQuant act_signed, act_unsigned;
+    // weights
+    const void* weight_impl = nullptr;
+    std::uint32_t weight_version = 0;
+    std::optional<WeightQuant> wq_signed, wq_unsigned;
+    // kernel for the current assignment
+    std::optional<LayerAssignment> kernel_for;
+    std::unique_ptr<LayerKernel> kernel;
+};
+
+ModelAssignment ModelAssignment::uniform(int block, std::size_t layers) {
+    ModelAssignment m;
+    m.layers.assign(layers, LayerAssignment{Granularity::Layer, {block}});
+    return m;
+}
+
+Engine::Engine(BlockLibrary library, EngineOptions options) : library_(std::move(library)), options_(options) {
+    if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // LibTorch defaults to one thread here; TBB gets the same number so the two never
+    // oversubscribe (they run one after the other, never nested).
+    at::set_num_threads(options_.threads);
+    tbb_threads_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                         static_cast<std::size_t>(options_.threads));
+    for (std::size_t i = 0; i < library_.size(); ++i)
+        if (!library_[i]) throw Error("engine: block library entry " + std::to_string(i) + " is empty");
+}
+
+Engine::~Engine() = default;
+
+Engine::LayerState& Engine::state(const LayerDesc& layer) {
+    if (layer.index < 1) throw Error(label(layer) + ": layer index must be >= 1");
+    const auto i = static_cast<std::size_t>(layer.index - 1);
+    if (states_.size() <= i) {
+        states_.resize(i + 1);
+        layers_.resize(i + 1);
+    }
+    if (!states_[i]) {
+        states_[i] = std::make_unique<LayerState>();
+        states_[i]->desc = layer;
+        layers_[i] = layer;
+    }
+    return *states_[i];
+}
+
+void Engine::begin_calibration() {
+    for (auto& s : states_)
+        if (s) s->lo = INFINITY, s->hi = -INFINITY, s->samples.clear(), s->seen = 0;
+    calibrated_ = false;
+    mode_ = Mode::Calibrate;
+}
+
+void Engine::finish_calibration() {
+    bool any = false;
+    for (auto& s : states_) {
+        if (!s) continue;
+        if (s->seen == 0) throw Error("calibration: " + label(s->desc) + " saw no input");
+        any = true;
+        float lo = static_cast<float>(s->lo), hi = static_cast<float>(s->hi);
+        if (options_.calibration == CalibrationMethod::Percentile && !s->samples.empty()) {
+            std::vector<float> v = s->samples;
+            const auto at_q = [&](double q) {
+                const auto k = static_cast<std::size_t>(std::llround(q / 100.0 * static_cast<double>(v.size() - 1)));
+                std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+                return v[k];
+            };
+            lo = at_q(100.0 - options_.percentile);
+            hi = at_q(options_.percentile);
+        }
+        s->act_signed = make_act_quant(true, lo, hi);
+        s->act_unsigned = make_act_quant(false, lo, hi);
+    }
+    if (!any) throw Error("calibration: no approximable layer was run");
+    calibrated_ = true;
+    mode_ = Mode::Quantized;
+}
+
+nlohmann::json Engine::calibration_json() const {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& s : states_) {
+        if (!s) continue;
+        j.push_back({{"layer", s->desc.index}, {"name", s->desc.name}, {"min", s->lo}, {"max", s->hi},
+                     {"signed_scale", s->act_signed.scale},
+                     {"unsigned_scale", s->act_unsigned.scale}, {"unsigned_zero", s->act_unsigned.zero}});
+    }
+    return j;
+}
+
+void Engine::load_calibration(const nlohmann::json& j) {
+    for (const auto& e : j) {
+        LayerDesc d;
+        d.index = e.at("layer").get<int>();
+        d.name = e.value("name", "");
+        LayerState& s = state(d);
+        s.lo = e.at("min").get<double>();
+        s.hi = e.at("max").get<double>();
+        s.seen = 1;
+        s.act_signed = make_act_quant(true, static_cast<float>(s.lo), static_cast<float>(s.hi));
+        s.act_unsigned = make_act_quant(false, static_cast<float>(s.lo), static_cast<float>(s.hi));
+    }
+    calibrated_ = true;
+}
+
+void Engine::set_assignment(ModelAssignment a) {
+    for (const auto& l : a.layers)
+        for (int b : l.units)
+            if (b < 0 || static_cast<std::size_t>(b) >= library_.size())
+                throw Error("assignment: block index " + std::to_string(b) + " outside the library of " +
+                            std::to_string(library_.size()) + " blocks");
+    assignment_ = std::move(a);
+}
+
+const ActQuant& Engine::act_quant(int index, bool is_signed) const {
+    if (!calibrated_) throw Error("engine: quantized inference needs calibration first");
+    const auto i = static_cast<std::size_t>(index - 1);
+    if (index < 1 || i >= states_.size() || !states_[i] || states_[i]->seen == 0)
+        throw Error("engine: layer " + std::to_string(index) + " was not calibrated");
+    return is_signed ? states_[i]->act_signed : states_[i]->act_unsigned;
+}
+
+const WeightQuant& Engine::weight_quant(const LayerDesc& layer, const at::Tensor& weight, bool is_signed) {
+    LayerState& s = state(layer);
+    const void* impl = weight.unsafeGetTensorImpl();
+    const std::uint32_t version = weight.is_inference() ? 0 : weight._version();
+    if (s.weight_impl != impl || s.weight_version != version) {
+        s.wq_signed.reset();
+        s.wq_unsigned.reset();
+        s.kernel.reset();
+        s.kernel_for.reset();
+        s.weight_impl = impl;
+        s.weight_version = version;
+    }
+    auto& slot = is_signed ? s.wq_signed : s.wq_unsigned;
+    if (!slot) slot = quantize_weights(weight, is_signed, label(layer).c_str());
+    return *slot;
+}
+
+std::string Engine::describe_layer(int index) const {
+    const auto i = static_cast<std::size_t>(index - 1);
+    if (index < 1 || i >= states_.size() || !states_[i] || !states_[i]->kernel) return "";
+    return states_[i]->kernel->describe();
+}
+
+at::Tensor dequantize(const at::Tensor& acc, const ActQuant& aq, const WeightQuant& wq, const at::Tensor& bias) {
+    const std::int64_t F = static_cast<std::int64_t>(wq.scale.size());
+    std::vector<float> sc(static_cast<std::size_t>(F));
+    for (std::int64_t f = 0; f < F; ++f) sc[static_cast<std::size_t>(f)] = aq.scale * wq.scale[static_cast<std::size_t>(f)];
+    at::Tensor scale = at::from_blob(sc.data(), {F}, at::kFloat).clone().to(acc.device());
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(acc.dim()), 1);
+    shape[1] = F;
+    scale = scale.view(shape);
+    // A float32 accumulator holds an integer below 2^24 and the scale is a float32, so the
+    // float32 product rounds the exact product once, exactly as the float64 route does.
+    at::Tensor y = acc.scalar_type() == at::kFloat ? acc * scale : (acc * scale.to(at::kDouble)).to(at::kFloat);
+    if (bias.defined()) y.add_(bias.detach().to(at::kFloat).view(shape));
+    return y;
+}
+
+at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                                     const at::Tensor& bias) {
+    LayerState& s = state(layer);
+    const auto li = static_cast<std::size_t>(layer.index - 1);
+    if (li >= assignment_.layers.size())
+        throw Error("assignment: no block choice for " + label(layer) + " (the assignment covers " +
+                    std::to_string(assignment_.layers.size()) + " layers)");
+    const LayerAssignment& a = assignment_.layers[li];
+    validate_assignment(layer, library_, a);
+    const bool is_signed = library_[static_cast<std::size_t>(a.units.front())]->is_signed;
+    const ActQuant& aq = act_quant(layer.index, is_signed);
+    const WeightQuant& wq = weight_quant(layer, weight, is_signed);
+    if (!s.kernel || !s.kernel_for || !(*s.kernel_for == a)) {
+        s.kernel = std::make_unique<LayerKernel>(layer, wq, aq.zero, library_, a,
+                                                 options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path);
+        s.kernel_for = a;
+    }
+    const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
+    const at::Tensor codes = quantize_codes(x.detach(), aq, label(layer).c_str());
+    at::Tensor acc;
+    if (options_.path == KernelPath::Reference)
+        acc = reference_accumulate(layer, wq, aq.zero, library_, a, codes).to(at::kDouble);
+    else
+        acc = s.kernel->accumulate(codes);
+    return dequantize(acc, aq, wq, bias);
+}
+
+at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                           const at::Tensor& bias) {
+    switch (mode_) {
+        case Mode::Float: state(layer); return float_forward(layer, input, weight, bias);
+        case Mode::Calibrate: {
+            LayerState& s = state(layer);
+            const at::Tensor x = input.detach().to(at::kFloat).contiguous();
+            if (!at::isfinite(x).all().item<bool>())
+                throw Error("calibration: " + label(layer) + " input holds NaN or Inf values");
+            s.lo = std::min(s.lo, static_cast<double>(x.min().item<float>()));
+            s.hi = std::max(s.hi, static_cast<double>(x.max().item<float>()));
+            s.seen += x.numel();
+            if (options_.calibration == CalibrationMethod::Percentile) {
+                const float* p = x.data_ptr<float>();
+                const std::int64_t n = x.numel();
+                const std::int64_t stride = std::max<std::int64_t>(1, n / 65536);
+                for (std::int64_t i = 0; i < n && s.samples.size() < kMaxSamples; i += stride) s.samples.push_back(p[i]);
+            }
+            return float_forward(layer, input, weight, bias);
+        }
+        case Mode::Quantized: return quantized_forward(layer, input, weight, bias);
+    }
+    return {};
+}
+
+}  // namespace hawx::engine

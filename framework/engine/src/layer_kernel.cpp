@@ -1,0 +1,704 @@
+#include "hawx/engine/layer_kernel.hpp"
+
+#include <ATen/Parallel.h>
+#include <ATen/native/ConvUtils.h>
+#include <hawx/sdk/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <tbb/parallel_for.h>
+
+namespace hawx::engine {
+
+namespace {
+
+// Float32 represents every integer of magnitude <= 2^24 exactly. If the sum of the
+// magnitudes of all terms of a reduction is at most 2^24 - 1, every partial sum formed in
+// any order (and any product of two integer factors within it) is an integer of magnitude
+// at most 2^24 - 1, hence representable, so no addition or fused multiply-add rounds: the
+// float32 result is the exact integer whatever blocking, vectorisation or thread split the
+// GEMM/conv library uses. (Winograd/FFT algorithms transform operands with fractions and
+// break this; conv() below refuses them.) The separable path splits reductions into chunks
+// that each satisfy this bound for the actual weights, bounding activation terms by their
+// maximum over all 256 codes.
+constexpr double kExactLimit = 16777215.0;  // 2^24 - 1
+
+struct Geometry {
+    bool linear = false;
+    std::int64_t C = 0, G = 1, Cg = 0, F = 0, Fg = 0, kh = 1, kw = 1, K = 0;
+    std::int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+};
+
+Geometry geometry_of(const LayerDesc& l) {
+    Geometry g;
+    g.linear = l.linear;
+    g.C = l.in_channels;
+    g.G = l.groups;
+    g.Cg = l.in_channels / l.groups;
+    g.F = l.out_channels;
+    g.Fg = l.out_channels / l.groups;
+    g.kh = l.kernel[0];
+    g.kw = l.kernel[1];
+    g.K = g.Cg * g.kh * g.kw;
+    g.sh = l.stride[0], g.sw = l.stride[1];
+    g.ph = l.padding[0], g.pw = l.padding[1];
+    g.dh = l.dilation[0], g.dw = l.dilation[1];
+    return g;
+}
+
+std::string layer_label(const LayerDesc& l) {
+    return "layer " + std::to_string(l.index) + (l.name.empty() ? "" : " (" + l.name + ")");
+}
+
+// Block index of multiplication (f, k) under an assignment.
+inline int block_at(const LayerAssignment& a, std::int64_t f, std::int64_t k, std::int64_t K) {
+    switch (a.granularity) {
+        case Granularity::Layer: return a.units[0];
+        case Granularity::Filter: return a.units[static_cast<std::size_t>(f)];
+        case Granularity::Operation: return a.units[static_cast<std::size_t>(f * K + k)];
+    }
+    return 0;
+}
+
+std::int32_t value_of(std::uint32_t code, bool is_signed) { return code_to_value(code, 8, is_signed); }
+
+// ---------------------------------------------------------------------------------------
+// Gather path
+
+struct GatherEntry {
+    std::int32_t k;   // weight position (row of the im2col tile)
+    const void* col;  // 256-entry column of the block's table for this weight code
+};
+
+struct GatherPart {
+    TableType type = TableType::Int32;
+    std::vector<std::vector<std::int64_t>> group_filters;  // per conv group, filters with entries
+    std::vector<std::int64_t> entry_begin;                  // per filter, into entries (size F+1)
+    std::vector<GatherEntry> entries;
+    std::vector<std::int32_t> zw;   // per filter (unsigned zero-point correction)
+    std::vector<std::int64_t> cst;  // per filter constant of the zero-point correction
+    bool with_asum = false;
+    std::vector<std::vector<std::int32_t>> widened;  // int32 copies when blocks' types differ
+    std::int64_t positions = 0;
+};
+
+template <class TT>
+void gather_tile(const std::uint8_t* cols, std::int64_t R, const GatherEntry* e, const GatherEntry* end,
+                 std::int32_t* acc) {
+    std::fill(acc, acc + R, 0);
+    // Four weight positions per pass over the accumulators: the columns (512 B each for
+    // 16-bit tables) stay in L1, the tile rows stream, and acc is loaded/stored once per 4.
+    for (; end - e >= 4; e += 4) {
+        const TT* c0 = static_cast<const TT*>(e[0].col);
+        const TT* c1 = static_cast<const TT*>(e[1].col);
+        const TT* c2 = static_cast<const TT*>(e[2].col);
+        const TT* c3 = static_cast<const TT*>(e[3].col);
+        const std::uint8_t* x0 = cols + e[0].k * R;
+        const std::uint8_t* x1 = cols + e[1].k * R;
+        const std::uint8_t* x2 = cols + e[2].k * R;
+        const std::uint8_t* x3 = cols + e[3].k * R;
+        for (std::int64_t r = 0; r < R; ++r)
+            acc[r] += static_cast<std::int32_t>(c0[x0[r]]) + static_cast<std::int32_t>(c1[x1[r]]) +
+                      static_cast<std::int32_t>(c2[x2[r]]) + static_cast<std::int32_t>(c3[x3[r]]);
+    }
+    for (; e < end; ++e) {
+        const TT* c = static_cast<const TT*>(e->col);
+        const std::uint8_t* x = cols + e->k * R;
+        for (std::int64_t r = 0; r < R; ++r) acc[r] += static_cast<std::int32_t>(c[x[r]]);
+    }
+}
+
+// Builds the im2col tile of rows [r0, r0 + R) for conv group g: cols[k * R + (r - r0)], where a
+// row is (n, output position) flattened and k = (c * kh + i) * kw + j.
+void im2col_tile(const Geometry& g, const std::uint8_t* codes, std::int64_t H, std::int64_t W, std::int64_t OH,
+                 std::int64_t OW, std::int64_t group, std::int64_t r0, std::int64_t R, std::uint8_t zero_code,
+                 std::uint8_t* cols) {
+    if (g.linear) {
+        for (std::int64_t r = 0; r < R; ++r) {
+            const std::uint8_t* row = codes + (r0 + r) * g.C;
+            for (std::int64_t k = 0; k < g.K; ++k) cols[k * R + r] = row[k];
+        }
+        return;
+    }
+    const std::int64_t P = OH * OW;
+    for (std::int64_t r = 0; r < R; ++r) {
+        const std::int64_t n = (r0 + r) / P, p = (r0 + r) % P;
+        const std::int64_t oh = p / OW, ow = p % OW;
+        const std::uint8_t* img = codes + (n * g.C + group * g.Cg) * H * W;
+        std::int64_t k = 0;
+        for (std::int64_t c = 0; c < g.Cg; ++c) {
+            const std::uint8_t* plane = img + c * H * W;
+            for (std::int64_t i = 0; i < g.kh; ++i) {
+                const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                const bool row_in = ih >= 0 && ih < H;
+                for (std::int64_t j = 0; j < g.kw; ++j, ++k) {
+                    const std::int64_t iw = ow * g.sw - g.pw + j * g.dw;
+                    cols[k * R + r] = row_in && iw >= 0 && iw < W ? plane[ih * W + iw] : zero_code;
+                }
+            }
+        }
+    }
+}
+
+template <class TT>
+void run_gather(const Geometry& g, const GatherPart& part, const at::Tensor& codes, std::uint8_t zero_code,
+                std::int64_t N, std::int64_t H, std::int64_t W, std::int64_t OH, std::int64_t OW, std::int32_t* out) {
+    const std::int64_t P = g.linear ? 1 : OH * OW;
+    const std::int64_t rows = N * P;
+    // Tile rows so the im2col tile (K x R bytes) stays within ~64 KiB (L2-resident).
+    const std::int64_t R = std::clamp<std::int64_t>(65536 / std::max<std::int64_t>(g.K, 1), 16, 512);
+    const std::int64_t tiles = (rows + R - 1) / R;
+    const std::uint8_t* src = codes.data_ptr<std::uint8_t>();
+    const int threads = std::max(1, at::get_num_threads());
+    struct Task {
+        std::int64_t group, tile, f0, f1;  // f0..f1 index into group_filters[group]
+    };
+    std::vector<Task> tasks;
+    for (std::int64_t grp = 0; grp < g.G; ++grp) {
+        const auto& fl = part.group_filters[static_cast<std::size_t>(grp)];
+        if (fl.empty()) continue;
+        const std::int64_t nf = static_cast<std::int64_t>(fl.size());
+        // Enough tasks to balance the threads; splitting filters repeats the im2col work.
+        const std::int64_t want = std::max<std::int64_t>(1, (4 * threads + tiles * g.G - 1) / (tiles * g.G));
+        const std::int64_t chunk = std::max<std::int64_t>(1, (nf + want - 1) / want);
+        for (std::int64_t t = 0; t < tiles; ++t)
+            for (std::int64_t f0 = 0; f0 < nf; f0 += chunk) tasks.push_back({grp, t, f0, std::min(nf, f0 + chunk)});
+    }
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<std::size_t>& tr) {
+        std::vector<std::uint8_t> cols(static_cast<std::size_t>(g.K * R));
+        std::vector<std::int32_t> acc(static_cast<std::size_t>(R)), asum(static_cast<std::size_t>(R));
+        for (std::size_t ti = tr.begin(); ti < tr.end(); ++ti) {
+            const Task& task = tasks[ti];
+            const std::int64_t r0 = task.tile * R, nr = std::min(R, rows - r0);
+            im2col_tile(g, src, H, W, OH, OW, task.group, r0, nr, zero_code, cols.data());
+            const auto& fl = part.group_filters[static_cast<std::size_t>(task.group)];
+            for (std::int64_t fi = task.f0; fi < task.f1; ++fi) {
+                const std::int64_t f = fl[static_cast<std::size_t>(fi)];
+                const GatherEntry* e0 = part.entries.data() + part.entry_begin[static_cast<std::size_t>(f)];
+                const GatherEntry* e1 = part.entries.data() + part.entry_begin[static_cast<std::size_t>(f) + 1];
+                gather_tile<TT>(cols.data(), nr, e0, e1, acc.data());
+                const std::int32_t zw = part.zw[static_cast<std::size_t>(f)];
+                const std::int64_t cst = part.cst[static_cast<std::size_t>(f)];
+                if (part.with_asum && zw != 0) {
+                    std::fill(asum.begin(), asum.begin() + nr, 0);
+                    for (const GatherEntry* e = e0; e < e1; ++e) {
+                        const std::uint8_t* x = cols.data() + e->k * nr;
+                        for (std::int64_t r = 0; r < nr; ++r) asum[static_cast<std::size_t>(r)] += x[r];
+                    }
+                    for (std::int64_t r = 0; r < nr; ++r) acc[static_cast<std::size_t>(r)] -= zw * asum[static_cast<std::size_t>(r)];
+                }
+                for (std::int64_t r = 0; r < nr; ++r) {
+                    const std::int64_t row = r0 + r, n = row / P, p = row % P;
+                    out[(n * g.F + f) * P + p] = acc[static_cast<std::size_t>(r)] + static_cast<std::int32_t>(cst);
+                }
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Separable path
+
+struct Term {
+    const CompiledBlock* block = nullptr;  // null: the exact product term
+    int r = 0;
+    std::vector<float> lut;  // 256 entries: u(code)
+    double umax = 0;
+};
+
+struct SepGroup {
+    std::vector<std::int64_t> filters;
+    bool all_filters = false;
+    std::vector<std::size_t> terms;  // indices into Impl::terms
+    at::Tensor weight;               // [nf, G*T*Cg/G... ] see build
+    std::vector<std::pair<std::int64_t, std::int64_t>> chunks;  // stacked-channel [begin, end)
+    std::string label;
+};
+
+}  // namespace
+
+struct LayerKernel::Impl {
+    LayerDesc layer;
+    Geometry g;
+    bool is_signed = true;
+    std::int32_t za = 0;
+    std::uint8_t zero_code = 0;
+    std::vector<Term> terms;
+    std::vector<SepGroup> groups;
+    GatherPart gather;
+    bool has_gather = false;
+    bool double_out = false;
+    std::vector<std::string> notes;
+
+    at::Tensor expand(const at::Tensor& codes, const SepGroup& grp) const;
+    at::Tensor conv(const at::Tensor& x, const at::Tensor& w, std::int64_t c0, std::int64_t c1) const;
+};
+
+namespace {
+
+bool conv_backend_exact(const at::Tensor& x, const at::Tensor& w, const Geometry& g) {
+    using at::native::ConvBackend;
+    const auto b = at::native::select_conv_backend(x, w, c10::nullopt, {g.sh, g.sw}, {0, 0}, {g.dh, g.dw}, false,
+                                                   {0, 0}, g.G);
+    return b == ConvBackend::Mkldnn || b == ConvBackend::Slow2d || b == ConvBackend::SlowDilated2d ||
+           b == ConvBackend::Empty || b == ConvBackend::MkldnnEmpty;
+}
+
+}  // namespace
+
+at::Tensor LayerKernel::Impl::expand(const at::Tensor& codes, const SepGroup& grp) const {
+    const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
+    const std::int64_t N = codes.size(0);
+    const std::uint8_t* src = codes.data_ptr<std::uint8_t>();
+    if (g.linear) {
+        at::Tensor out = at::empty({N, T * g.K}, codes.options().dtype(at::kFloat));
+        float* dst = out.data_ptr<float>();
+        tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N), [&](const tbb::blocked_range<std::int64_t>& r) {
+            for (std::int64_t n = r.begin(); n < r.end(); ++n)
+                for (std::int64_t t = 0; t < T; ++t) {
+                    const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
+                    const std::uint8_t* in = src + n * g.K;
+                    float* o = dst + (n * T + t) * g.K;
+                    for (std::int64_t k = 0; k < g.K; ++k) o[k] = lut[in[k]];
+                }
+        });
+        return out;
+    }
+    const std::int64_t H = codes.size(2), W = codes.size(3);
+    const std::int64_t Hp = H + 2 * g.ph, Wp = W + 2 * g.pw;
+    at::Tensor out = at::empty({N, g.G * T * g.Cg, Hp, Wp}, codes.options().dtype(at::kFloat));
+    float* dst = out.data_ptr<float>();
+    // Channel layout per conv group: (term, channel-in-group), so grouped convs keep working.
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N * g.C), [&](const tbb::blocked_range<std::int64_t>& r) {
+        for (std::int64_t nc = r.begin(); nc < r.end(); ++nc) {
+            const std::int64_t n = nc / g.C, c = nc % g.C, grpi = c / g.Cg, cg = c % g.Cg;
+            const std::uint8_t* in = src + nc * H * W;
+            for (std::int64_t t = 0; t < T; ++t) {
+                const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
+                const float pad = lut[zero_code];
+                float* o = dst + ((n * g.G + grpi) * T * g.Cg + t * g.Cg + cg) * Hp * Wp;
+                for (std::int64_t y = 0; y < Hp; ++y) {
+                    float* orow = o + y * Wp;
+                    const std::int64_t iy = y - g.ph;
+                    if (iy < 0 || iy >= H) {
+                        std::fill(orow, orow + Wp, pad);
+                        continue;
+                    }
+                    std::fill(orow, orow + g.pw, pad);
+                    const std::uint8_t* irow = in + iy * W;
+                    for (std::int64_t x = 0; x < W; ++x) orow[g.pw + x] = lut[irow[x]];
+                    std::fill(orow + g.pw + W, orow + Wp, pad);
+                }
+            }
+        }
+    });
+    return out;
+}
+
+at::Tensor LayerKernel::Impl::conv(const at::Tensor& x, const at::Tensor& w, std::int64_t c0, std::int64_t c1) const {
+    if (g.linear) return at::mm(x.narrow(1, c0, c1 - c0), w.narrow(1, c0, c1 - c0).t());
+    const bool whole = c0 == 0 && c1 == w.size(1);
+    const at::Tensor xs = whole ? x : x.narrow(1, c0, c1 - c0);
+    const at::Tensor ws = whole ? w : w.narrow(1, c0, c1 - c0).contiguous();
+    if (x.device().is_cpu() && conv_backend_exact(xs, ws, g))
+        return at::conv2d(xs, ws, at::Tensor(), at::IntArrayRef{g.sh, g.sw}, at::IntArrayRef{0, 0}, at::IntArrayRef{g.dh, g.dw}, g.G);
+    // Elsewhere (GPU: cuDNN may pick Winograd/FFT) use im2col + matmul, exact under the bound.
+    const std::int64_t N = xs.size(0), Cx = xs.size(1), Hp = xs.size(2), Wp = xs.size(3);
+    const std::int64_t OH = (Hp - g.dh * (g.kh - 1) - 1) / g.sh + 1, OW = (Wp - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    at::Tensor cols = at::im2col(xs, {g.kh, g.kw}, {g.dh, g.dw}, {0, 0}, {g.sh, g.sw});  // [N, Cx*kh*kw, L]
+    cols = cols.view({N, g.G, Cx / g.G * g.kh * g.kw, OH * OW});
+    at::Tensor wm = ws.reshape({g.G, ws.size(0) / g.G, -1});
+    return at::matmul(wm.unsqueeze(0), cols).view({N, ws.size(0), OH, OW});
+}
+
+LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int32_t act_zero,
+                         const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path)
+    : impl_(std::make_unique<Impl>()) {
+    validate_assignment(layer, library, assignment);
+    Impl& m = *impl_;
+    m.layer = layer;
+    m.g = geometry_of(layer);
+    const Geometry& g = m.g;
+    m.is_signed = wq.is_signed;
+    m.za = wq.is_signed ? 0 : act_zero;
+    m.zero_code = static_cast<std::uint8_t>(m.za & 0xFF);
+    if (wq.codes.numel() != g.F * g.K)
+        throw Error(layer_label(layer) + ": weight codes have " + std::to_string(wq.codes.numel()) +
+                    " elements, expected " + std::to_string(g.F * g.K));
+    const at::Tensor wc = wq.codes.contiguous();
+    const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+
+    // Which blocks are used, and by which path.
+    std::set<int> used;
+    for (std::int64_t f = 0; f < g.F; ++f)
+        if (assignment.granularity == Granularity::Operation)
+            for (std::int64_t k = 0; k < g.K; ++k) used.insert(block_at(assignment, f, k, g.K));
+        else
+            used.insert(block_at(assignment, f, 0, g.K));
+    std::map<int, bool> separable;  // block -> uses the separable path
+    for (int b : used) {
+        const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
+        if (blk.is_signed != wq.is_signed)
+            throw Error(layer_label(layer) + ": block '" + blk.name + "' is " + (blk.is_signed ? "signed" : "unsigned") +
+                        " but the layer is quantized " + (wq.is_signed ? "signed" : "unsigned"));
+        bool sep = false;
+        switch (path) {
+            case KernelPath::Auto: sep = blk.separable.has_value(); break;
+            case KernelPath::Separable:
+                if (!blk.separable)
+                    throw Error("block '" + blk.name + "': no exact low-rank separable form; use the gather path");
+                sep = true;
+                break;
+            case KernelPath::Gather:
+            case KernelPath::Reference: sep = false; break;
+        }
+        separable[b] = sep;
+    }
+
+    // Terms: the exact product (index 0) and each separable block's rank-1 corrections.
+    std::map<int, std::size_t> first_term;  // block -> index of its first correction term
+    {
+        Term t0;
+        t0.lut.resize(256);
+        for (std::uint32_t c = 0; c < 256; ++c) {
+            t0.lut[c] = static_cast<float>(value_of(c, m.is_signed) - m.za);
+            t0.umax = std::max(t0.umax, std::fabs(static_cast<double>(t0.lut[c])));
+        }
+        m.terms.push_back(std::move(t0));
+        for (auto [b, sep] : separable) {
+            if (!sep) continue;
+            const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
+            first_term[b] = m.terms.size();
+            for (int r = 0; r < blk.separable->rank; ++r) {
+                Term t;
+                t.block = &blk;
+                t.r = r;
+                t.lut.resize(256);
+                for (std::uint32_t c = 0; c < 256; ++c) {
+                    const std::int64_t u = blk.separable->u[static_cast<std::size_t>(r) * 256 + c];
+                    t.lut[c] = static_cast<float>(u);
+                    t.umax = std::max(t.umax, std::fabs(static_cast<double>(u)));
+                }
+                m.terms.push_back(std::move(t));
+            }
+        }
+    }
+
+    // Filter groups for the separable path: filters that use the same set of separable
+    // blocks share one conv (grouped convs keep all filters together).
+    std::map<std::vector<int>, std::vector<std::int64_t>> by_set;
+    std::vector<std::int64_t> gather_count(static_cast<std::size_t>(g.F), 0);
+    for (std::int64_t f = 0; f < g.F; ++f) {
+        std::set<int> s;
+        for (std::int64_t k = 0; k < g.K; ++k) {
+            const int b = block_at(assignment, f, k, g.K);
+            if (separable[b]) s.insert(b);
+            else ++gather_count[static_cast<std::size_t>(f)];
+            if (assignment.granularity != Granularity::Operation && k == 0) {
+                if (!separable[b]) gather_count[static_cast<std::size_t>(f)] = g.K;
+                break;
+            }
+        }
+        if (!s.empty()) by_set[std::vector<int>(s.begin(), s.end())].push_back(f);
+    }
+    if (g.G > 1 && by_set.size() > 1) {  // merge: one group with the union of terms
+        std::set<int> all;
+        std::vector<std::int64_t> fl;
+        for (auto& [s, f] : by_set) all.insert(s.begin(), s.end()), fl.insert(fl.end(), f.begin(), f.end());
+        std::sort(fl.begin(), fl.end());
+        by_set.clear();
+        by_set[std::vector<int>(all.begin(), all.end())] = fl;
+    }
+    if (g.G > 1 && !by_set.empty() && static_cast<std::int64_t>(by_set.begin()->second.size()) != g.F) {
+        // A grouped conv needs every filter; filters without separable positions get zero terms.
+        std::vector<std::int64_t> fl(static_cast<std::size_t>(g.F));
+        for (std::int64_t f = 0; f < g.F; ++f) fl[static_cast<std::size_t>(f)] = f;
+        auto s = by_set.begin()->first;
+        by_set.clear();
+        by_set[s] = fl;
+    }
+
+    bool fallback_to_gather = false;
+    std::vector<double> sep_bound(static_cast<std::size_t>(g.F), 0.0);
+    for (auto& [bset, filters] : by_set) {
+        SepGroup grp;
+        grp.filters = filters;
+        grp.all_filters = static_cast<std::int64_t>(filters.size()) == g.F;
+        grp.terms.push_back(0);
+        for (int b : bset)
+            for (int r = 0; r < library[static_cast<std::size_t>(b)]->separable->rank; ++r)
+                grp.terms.push_back(first_term[b] + static_cast<std::size_t>(r));
+        const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
+        const std::int64_t nf = static_cast<std::int64_t>(filters.size());
+        const std::int64_t S = T * g.Cg, khw = g.kh * g.kw;
+        at::Tensor wt = at::zeros(g.linear ? at::IntArrayRef{nf, S} : at::IntArrayRef{nf, S, g.kh, g.kw}, at::kFloat);
+        float* wp = wt.data_ptr<float>();
+        std::vector<double> beta(static_cast<std::size_t>(nf * S), 0.0);  // per filter, stacked channel
+        for (std::int64_t fi = 0; fi < nf; ++fi) {
+            const std::int64_t f = filters[static_cast<std::size_t>(fi)];
+            const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
+            for (std::int64_t k = 0; k < g.K; ++k) {
+                const int b = block_at(assignment, f, k, g.K);
+                if (!separable[b]) continue;
+                const std::uint32_t code = w[f * g.K + k];
+                const std::int64_t c = k / khw, ij = k % khw;
+                for (std::int64_t t = 0; t < T; ++t) {
+                    const Term& term = m.terms[grp.terms[static_cast<std::size_t>(t)]];
+                    double v = 0;
+                    if (!term.block) v = value_of(code, m.is_signed) - (m.is_signed ? 0 : zw);
+                    else if (term.block == library[static_cast<std::size_t>(b)].get())
+                        v = static_cast<double>(term.block->separable->v[static_cast<std::size_t>(term.r) * 256 + code]);
+                    if (v == 0) continue;
+                    wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<float>(v);
+                    beta[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += term.umax * std::fabs(v);
+                }
+            }
+        }
+        // Greedy chunks of stacked channels, each within the exactness bound for every filter.
+        std::vector<double> run(static_cast<std::size_t>(nf), 0.0);
+        std::int64_t start = 0;
+        for (std::int64_t s = 0; s < S; ++s) {
+            bool over = false;
+            for (std::int64_t fi = 0; fi < nf && !over; ++fi)
+                over = run[static_cast<std::size_t>(fi)] + beta[static_cast<std::size_t>(fi * S + s)] > kExactLimit;
+            if (over) {
+                if (s == start) { fallback_to_gather = true; break; }
+                grp.chunks.emplace_back(start, s);
+                start = s;
+                std::fill(run.begin(), run.end(), 0.0);
+            }
+            for (std::int64_t fi = 0; fi < nf; ++fi) {
+                run[static_cast<std::size_t>(fi)] += beta[static_cast<std::size_t>(fi * S + s)];
+                sep_bound[static_cast<std::size_t>(filters[static_cast<std::size_t>(fi)])] +=
+                    beta[static_cast<std::size_t>(fi * S + s)];
+            }
+        }
+        if (fallback_to_gather) break;
+        grp.chunks.emplace_back(start, S);
+        if (g.G > 1 && grp.chunks.size() > 1) { fallback_to_gather = true; break; }
+        grp.weight = wt;
+        std::ostringstream os;
+        os << "separable";
+        for (int b : bset) os << " " << library[static_cast<std::size_t>(b)]->name << " (rank " << library[static_cast<std::size_t>(b)]->separable->rank << ")";
+        os << ": " << nf << " of " << g.F << " filters, " << T << " terms, " << grp.chunks.size() << " chunk"
+           << (grp.chunks.size() > 1 ? "s" : "");
+        grp.label = os.str();
+        m.groups.push_back(std::move(grp));
+    }
+    if (fallback_to_gather) {
+        m.groups.clear();
+        for (auto& [b, sep] : separable) sep = false;
+        std::fill(gather_count.begin(), gather_count.end(), g.K);
+        std::fill(sep_bound.begin(), sep_bound.end(), 0.0);
+        m.notes.push_back("separable terms exceed the float32 exactness bound even per channel or in a grouped conv: gather");
+    }
+
+    // Gather part: every multiplication whose block is not on the separable path.
+    GatherPart& gp = m.gather;
+    std::set<TableType> types;
+    for (auto [b, sep] : separable)
+        if (!sep) types.insert(library[static_cast<std::size_t>(b)]->table_type);
+    gp.type = types.size() == 1 ? *types.begin() : TableType::Int32;
+    std::map<int, std::size_t> widened_index;
+    if (types.size() > 1)
+        for (auto [b, sep] : separable) {
+            if (sep) continue;
+            const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
+            std::vector<std::int32_t> cols(65536);
+            for (std::uint32_t wc2 = 0; wc2 < 256; ++wc2)
+                for (std::uint32_t a = 0; a < 256; ++a) cols[wc2 * 256 + a] = blk.lookup(a, wc2);
+            widened_index[b] = gp.widened.size();
+            gp.widened.push_back(std::move(cols));
+        }
+    gp.group_filters.assign(static_cast<std::size_t>(g.G), {});
+    gp.entry_begin.assign(static_cast<std::size_t>(g.F) + 1, 0);
+    gp.zw.assign(static_cast<std::size_t>(g.F), 0);
+    gp.cst.assign(static_cast<std::size_t>(g.F), 0);
+    gp.with_asum = !m.is_signed;
+    std::vector<double> gather_bound(static_cast<std::size_t>(g.F), 0.0);
+    for (std::int64_t f = 0; f < g.F; ++f) {
+        gp.entry_begin[static_cast<std::size_t>(f)] = static_cast<std::int64_t>(gp.entries.size());
+        const std::int32_t zw = m.is_signed ? 0 : wq.zero[static_cast<std::size_t>(f)];
+        gp.zw[static_cast<std::size_t>(f)] = zw;
+        std::int64_t cst = 0;
+        bool any = false;
+        for (std::int64_t k = 0; k < g.K; ++k) {
+            const int b = block_at(assignment, f, k, g.K);
+            if (separable[b]) continue;
+            any = true;
+            const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
+            const std::uint32_t code = w[f * g.K + k];
+            const void* col = types.size() > 1 ? static_cast<const void*>(gp.widened[widened_index[b]].data() + code * 256)
+                                               : blk.column(code);
+            gp.entries.push_back({static_cast<std::int32_t>(k), col});
+            std::int32_t colmax = 0;
+            for (std::uint32_t a = 0; a < 256; ++a) colmax = std::max(colmax, std::abs(blk.lookup(a, code)));
+            gather_bound[static_cast<std::size_t>(f)] += colmax + std::abs(zw) * 255.0;
+            if (!m.is_signed) cst += -static_cast<std::int64_t>(m.za) * code + static_cast<std::int64_t>(m.za) * zw;
+        }
+        gp.cst[static_cast<std::size_t>(f)] = cst;
+        gather_bound[static_cast<std::size_t>(f)] += std::fabs(static_cast<double>(cst));
+        if (any) gp.group_filters[static_cast<std::size_t>(f / g.Fg)].push_back(f);
+    }
+    gp.entry_begin[static_cast<std::size_t>(g.F)] = static_cast<std::int64_t>(gp.entries.size());
+    gp.positions = static_cast<std::int64_t>(gp.entries.size());
+    m.has_gather = !gp.entries.empty();
+    for (std::int64_t f = 0; f < g.F; ++f)
+        if (sep_bound[static_cast<std::size_t>(f)] + gather_bound[static_cast<std::size_t>(f)] > kExactLimit)
+            m.double_out = true;
+    if (m.has_gather) {
+        // int32 accumulation of the gather part must not overflow either.
+        for (std::int64_t f = 0; f < g.F; ++f)
+            if (gather_bound[static_cast<std::size_t>(f)] > 2147483647.0)
+                throw Error(layer_label(layer) + ": fan-in " + std::to_string(g.K) +
+                            " too large for int32 accumulation of this block's table");
+    }
+}
+
+LayerKernel::~LayerKernel() = default;
+
+std::int64_t LayerKernel::gathered_positions() const { return impl_->gather.positions; }
+
+std::string LayerKernel::describe() const {
+    std::ostringstream os;
+    for (const auto& grp : impl_->groups) os << grp.label << "\n";
+    if (impl_->has_gather) {
+        std::int64_t nf = 0;
+        for (const auto& fl : impl_->gather.group_filters) nf += static_cast<std::int64_t>(fl.size());
+        os << "gather: " << impl_->gather.positions << " weight positions in " << nf << " filters\n";
+    }
+    for (const auto& n : impl_->notes) os << n << "\n";
+    return os.str();
+}
+
+at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
+    const Impl& m = *impl_;
+    const Geometry& g = m.g;
+    if (codes_in.scalar_type() != at::kByte)
+        throw Error(layer_label(m.layer) + ": activation codes must be uint8");
+    const at::Tensor codes = codes_in.contiguous();
+    const std::int64_t N = codes.size(0);
+    std::int64_t H = 1, W = 1, OH = 1, OW = 1;
+    if (g.linear) {
+        if (codes.dim() != 2 || codes.size(1) != g.C)
+            throw Error(layer_label(m.layer) + ": expected input [N, " + std::to_string(g.C) + "], got " +
+                        c10::str(codes.sizes()));
+    } else {
+        if (codes.dim() != 4 || codes.size(1) != g.C)
+            throw Error(layer_label(m.layer) + ": expected input [N, " + std::to_string(g.C) + ", H, W], got " +
+                        c10::str(codes.sizes()));
+        H = codes.size(2), W = codes.size(3);
+        const auto o = output_size(m.layer, H, W);
+        OH = o[0], OW = o[1];
+        if (OH < 1 || OW < 1) throw Error(layer_label(m.layer) + ": input " + c10::str(codes.sizes()) + " too small");
+    }
+    const auto out_dtype = m.double_out ? at::kDouble : at::kFloat;
+    const auto shape = g.linear ? std::vector<std::int64_t>{N, g.F} : std::vector<std::int64_t>{N, g.F, OH, OW};
+    at::Tensor result;
+    for (const auto& grp : m.groups) {
+        const at::Tensor x = m.expand(codes, grp);
+        at::Tensor y;
+        for (const auto& [c0, c1] : grp.chunks) {
+            at::Tensor part = m.conv(x, grp.weight, c0, c1);
+            if (grp.chunks.size() > 1) part = part.to(at::kDouble);
+            y = y.defined() ? y.add_(part) : part;
+        }
+        y = y.to(out_dtype);
+        if (grp.all_filters) {
+            result = y;
+        } else {
+            if (!result.defined()) result = at::zeros(shape, codes.options().dtype(out_dtype));
+            result.index_copy_(1, at::tensor(grp.filters, at::kLong), y);
+        }
+    }
+    if (m.has_gather) {
+        at::Tensor gi = at::zeros(shape, codes.options().dtype(at::kInt));
+        switch (m.gather.type) {
+            case TableType::Int16: run_gather<std::int16_t>(g, m.gather, codes, m.zero_code, N, H, W, OH, OW, gi.data_ptr<std::int32_t>()); break;
+            case TableType::UInt16: run_gather<std::uint16_t>(g, m.gather, codes, m.zero_code, N, H, W, OH, OW, gi.data_ptr<std::int32_t>()); break;
+            case TableType::Int32: run_gather<std::int32_t>(g, m.gather, codes, m.zero_code, N, H, W, OH, OW, gi.data_ptr<std::int32_t>()); break;
+        }
+        result = result.defined() ? result.add_(gi.to(out_dtype)) : gi.to(out_dtype);
+    }
+    if (!result.defined()) result = at::zeros(shape, codes.options().dtype(out_dtype));
+    return result;
+}
+
+std::array<std::int64_t, 2> output_size(const LayerDesc& l, std::int64_t h, std::int64_t w) {
+    if (l.linear) return {1, 1};
+    return {(h + 2 * l.padding[0] - l.dilation[0] * (l.kernel[0] - 1) - 1) / l.stride[0] + 1,
+            (w + 2 * l.padding[1] - l.dilation[1] * (l.kernel[1] - 1) - 1) / l.stride[1] + 1};
+}
+
+void validate_assignment(const LayerDesc& layer, const BlockLibrary& library, const LayerAssignment& a) {
+    const std::int64_t F = layer.out_channels, K = layer.fan_in();
+    std::int64_t want = 1;
+    if (a.granularity == Granularity::Filter) want = F;
+    if (a.granularity == Granularity::Operation) want = F * K;
+    if (static_cast<std::int64_t>(a.units.size()) != want)
+        throw Error(layer_label(layer) + ": a " + to_string(a.granularity) + "-level assignment needs " +
+                    std::to_string(want) + " block choices, got " + std::to_string(a.units.size()));
+    bool is_signed = true;
+    bool first = true;
+    for (int b : a.units) {
+        if (b < 0 || static_cast<std::size_t>(b) >= library.size())
+            throw Error(layer_label(layer) + ": block index " + std::to_string(b) + " outside the library of " +
+                        std::to_string(library.size()) + " blocks");
+        if (first) is_signed = library[static_cast<std::size_t>(b)]->is_signed, first = false;
+        else if (library[static_cast<std::size_t>(b)]->is_signed != is_signed)
+            throw Error(layer_label(layer) + ": mixes signed and unsigned blocks; one layer has one quantization scheme");
+    }
+}
+
+at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& wq, std::int32_t act_zero,
+                                const BlockLibrary& library, const LayerAssignment& a, const at::Tensor& codes_in) {
+    validate_assignment(layer, library, a);
+    const Geometry g = geometry_of(layer);
+    const at::Tensor codes = codes_in.contiguous();
+    const std::uint8_t* x = codes.data_ptr<std::uint8_t>();
+    const at::Tensor wc = wq.codes.contiguous();
+    const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+    const std::int64_t za = wq.is_signed ? 0 : act_zero;
+    const std::uint8_t zcode = static_cast<std::uint8_t>(za & 0xFF);
+    const std::int64_t N = codes.size(0);
+    std::int64_t H = 1, W = 1, OH = 1, OW = 1;
+    if (!g.linear) {
+        H = codes.size(2), W = codes.size(3);
+        const auto o = output_size(layer, H, W);
+        OH = o[0], OW = o[1];
+    }
+    at::Tensor out = at::zeros(g.linear ? at::IntArrayRef{N, g.F} : at::IntArrayRef{N, g.F, OH, OW}, at::kLong);
+    std::int64_t* o = out.data_ptr<std::int64_t>();
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t f = 0; f < g.F; ++f) {
+            const std::int64_t grp = f / g.Fg;
+            const std::int64_t zw = wq.is_signed ? 0 : wq.zero[static_cast<std::size_t>(f)];
+            for (std::int64_t oh = 0; oh < OH; ++oh)
+                for (std::int64_t ow = 0; ow < OW; ++ow) {
+                    std::int64_t acc = 0;
+                    for (std::int64_t k = 0; k < g.K; ++k) {
+                        std::uint8_t ac;
+                        if (g.linear) {
+                            ac = x[n * g.C + k];
+                        } else {
+                            const std::int64_t c = k / (g.kh * g.kw), i = (k / g.kw) % g.kh, j = k % g.kw;
+                            const std::int64_t ih = oh * g.sh - g.ph + i * g.dh, iw = ow * g.sw - g.pw + j * g.dw;
+                            ac = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((n * g.C + grp * g.Cg + c) * H + ih) * W + iw] : zcode;
+                        }
+                        const std::uint8_t wcode = w[f * g.K + k];
+                        const CompiledBlock& blk = *library[static_cast<std::size_t>(block_at(a, f, k, g.K))];
+                        acc += blk.lookup(ac, wcode);
+                        if (!wq.is_signed) acc += -zw * ac - za * wcode + za * zw;
+                    }
+                    o[((n * g.F + f) * OH + oh) * OW + ow] = acc;
+                }
+        }
+    return out;
+}
+
+}  // namespace hawx::engine

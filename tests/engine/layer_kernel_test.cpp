@@ -1,0 +1,287 @@
+// Bit-exactness of the engine's layer kernels against the naive definition
+// sum_k T_b(f,k)[a_k][w_fk] (plus the exact zero-point terms for unsigned blocks), for every
+// granularity, path and layer geometry, and of the quantizer against its closed form.
+#include <gtest/gtest.h>
+
+#include <hawx/blocks/bam_mul.hpp>
+#include <hawx/blocks/drum_mul.hpp>
+#include <hawx/blocks/exact_mul.hpp>
+#include <hawx/blocks/mitchell_mul.hpp>
+#include <hawx/blocks/truncated_mul.hpp>
+#include <hawx/engine/engine.hpp>
+#include <hawx/engine/layer_kernel.hpp>
+
+#include <random>
+
+#include "../blocks/block_test_util.hpp"
+
+using namespace hawx;
+using namespace hawx::engine;
+using hawx::test::P;
+
+namespace {
+
+// Library: 0 exact, 1 truncated k=4, 2 BAM(1,6), 3 DRUM k=4, 4 Mitchell, 5 random table.
+BlockLibrary make_library(bool is_signed) {
+    BlockLibrary lib;
+    lib.push_back(compile_block(P<blocks::ExactMul>().b("signed", is_signed).make(), "EX"));
+    lib.push_back(compile_block(P<blocks::TruncatedMul>().b("signed", is_signed).i("k", 4).make(), "T4"));
+    lib.push_back(compile_block(P<blocks::BamMul>().b("signed", is_signed).i("hbl", 1).i("vbl", 6).make(), "BAM"));
+    lib.push_back(compile_block(P<blocks::DrumMul>().b("signed", is_signed).i("k", 4).make(), "DRUM4"));
+    lib.push_back(compile_block(P<blocks::MitchellMul>().b("signed", is_signed).make(), "MIT"));
+    std::mt19937 rng(is_signed ? 11 : 12);
+    std::vector<std::int32_t> t(65536);
+    // Full-range entries: wider than int16 for unsigned, so the Int32 column layout is used.
+    std::uniform_int_distribution<std::int32_t> d(is_signed ? -32768 : 0, is_signed ? 32767 : 70000);
+    for (auto& v : t) v = d(rng);
+    lib.push_back(compile_table(t, is_signed, "RND"));
+    return lib;
+}
+
+struct Case {
+    std::string name;
+    LayerDesc desc;
+    std::int64_t h = 1, w = 1;
+};
+
+LayerDesc conv(std::int64_t cin, std::int64_t cout, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d,
+               std::int64_t groups) {
+    LayerDesc l;
+    l.index = 1;
+    l.in_channels = cin;
+    l.out_channels = cout;
+    l.kernel = {k, k};
+    l.stride = {s, s};
+    l.padding = {p, p};
+    l.dilation = {d, d};
+    l.groups = groups;
+    return l;
+}
+LayerDesc linear(std::int64_t in, std::int64_t out) {
+    LayerDesc l;
+    l.index = 1;
+    l.linear = true;
+    l.in_channels = in;
+    l.out_channels = out;
+    return l;
+}
+
+std::vector<Case> cases() {
+    return {{"conv3x3_pad1", conv(3, 8, 3, 1, 1, 1, 1), 7, 6},
+            {"conv5x5_stride2_pad2", conv(4, 6, 5, 2, 2, 1, 1), 9, 9},
+            {"conv3x3_dilation2", conv(4, 4, 3, 1, 2, 2, 1), 8, 7},
+            {"depthwise3x3", conv(6, 6, 3, 1, 1, 1, 6), 6, 6},
+            {"grouped2", conv(4, 6, 3, 1, 0, 1, 2), 6, 5},
+            {"linear", linear(37, 11), 1, 1}};
+}
+
+at::Tensor random_codes(const Case& c, std::int64_t n, std::uint32_t seed) {
+    at::manual_seed(seed);
+    if (c.desc.linear) return at::randint(0, 256, {n, c.desc.in_channels}, at::kByte);
+    return at::randint(0, 256, {n, c.desc.in_channels, c.h, c.w}, at::kByte);
+}
+
+WeightQuant random_weights(const LayerDesc& l, bool is_signed, std::uint32_t seed) {
+    at::manual_seed(seed);
+    at::Tensor w = l.linear ? at::randn({l.out_channels, l.in_channels})
+                            : at::randn({l.out_channels, l.in_channels / l.groups, l.kernel[0], l.kernel[1]});
+    // Skewed weights so unsigned zero points differ per filter.
+    if (!is_signed) w = w + at::linspace(-1.0, 1.0, l.out_channels).view(l.linear ? at::IntArrayRef{-1, 1} : at::IntArrayRef{-1, 1, 1, 1});
+    return quantize_weights(w, is_signed, "test");
+}
+
+LayerAssignment assignment(const LayerDesc& l, Granularity g, const std::vector<int>& pool, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<std::size_t> d(0, pool.size() - 1);
+    LayerAssignment a;
+    a.granularity = g;
+    const std::int64_t n = g == Granularity::Layer ? 1 : g == Granularity::Filter ? l.out_channels : l.out_channels * l.fan_in();
+    for (std::int64_t i = 0; i < n; ++i) a.units.push_back(pool[d(rng)]);
+    return a;
+}
+
+void expect_exact(const LayerDesc& l, const WeightQuant& wq, std::int32_t za, const BlockLibrary& lib,
+                  const LayerAssignment& a, KernelPath path, const at::Tensor& codes, const std::string& what) {
+    const at::Tensor ref = reference_accumulate(l, wq, za, lib, a, codes);
+    const LayerKernel kernel(l, wq, za, lib, a, path);
+    const at::Tensor got = kernel.accumulate(codes);
+    ASSERT_EQ(got.sizes(), ref.sizes()) << what;
+    // Integer-valued: the conversion to int64 is exact, so equality is bit-exactness.
+    ASSERT_TRUE(at::equal(got.round(), got)) << what << ": non-integer accumulator";
+    const at::Tensor diff = (got.to(at::kLong) - ref).abs();
+    EXPECT_EQ(diff.max().item<std::int64_t>(), 0) << what << "\n" << kernel.describe();
+}
+
+class LayerKernelExact : public ::testing::TestWithParam<bool> {};
+
+TEST_P(LayerKernelExact, EveryGranularityPathAndGeometryMatchesReference) {
+    const bool is_signed = GetParam();
+    const BlockLibrary lib = make_library(is_signed);
+    ASSERT_TRUE(lib[1]->separable) << "truncated multiplier should be separable";
+    ASSERT_TRUE(lib[2]->separable) << "BAM should be separable";
+    ASSERT_FALSE(lib[5]->separable) << "a random table cannot be low rank";
+    const std::int32_t za = is_signed ? 0 : 7;
+    std::uint32_t seed = 1;
+    for (const Case& c : cases()) {
+        const WeightQuant wq = random_weights(c.desc, is_signed, seed++);
+        const at::Tensor codes = random_codes(c, 3, seed++);
+        for (int b = 0; b < static_cast<int>(lib.size()); ++b)
+            for (KernelPath path : {KernelPath::Auto, KernelPath::Gather})
+                expect_exact(c.desc, wq, za, lib, {Granularity::Layer, {b}}, path, codes,
+                             c.name + " layer " + lib[static_cast<std::size_t>(b)]->name + " " + to_string(path));
+        for (Granularity g : {Granularity::Filter, Granularity::Operation}) {
+            const std::string gn = to_string(g);
+            // separable-only mix, gather-only mix, and everything mixed
+            expect_exact(c.desc, wq, za, lib, assignment(c.desc, g, {0, 1, 2}, seed++), KernelPath::Separable, codes,
+                         c.name + " " + gn + " separable mix");
+            expect_exact(c.desc, wq, za, lib, assignment(c.desc, g, {3, 4, 5}, seed++), KernelPath::Auto, codes,
+                         c.name + " " + gn + " gather mix");
+            for (KernelPath path : {KernelPath::Auto, KernelPath::Gather})
+                expect_exact(c.desc, wq, za, lib, assignment(c.desc, g, {0, 1, 2, 3, 4, 5}, seed++), path, codes,
+                             c.name + " " + gn + " full mix " + to_string(path));
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Signedness, LayerKernelExact, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Signed" : "Unsigned"; });
+
+// Fan-in 4608 (a VGG-11 3x3 conv on 512 channels) with full-scale weights: the separable
+// path must split the reduction into chunks below 2^24 and return float64 accumulators.
+TEST(LayerKernel, LargeFanInIsChunkedAndStaysExact) {
+    const BlockLibrary lib = make_library(true);
+    for (const Case& c : {Case{"conv512", conv(512, 3, 3, 1, 1, 1, 1), 3, 3}, Case{"linear4608", linear(4608, 3), 1, 1}}) {
+        at::manual_seed(5);
+        // +-1 weights quantize to +-127 everywhere: the worst case for the bound.
+        at::Tensor w = c.desc.linear ? at::ones({3, 4608}) : at::ones({3, 512, 3, 3});
+        w[1].neg_();
+        const WeightQuant wq = quantize_weights(w, true, "test");
+        // All activations -128: |acc| reaches 4608 * 128 * 127, far beyond 2^24.
+        at::Tensor codes = c.desc.linear ? at::full({2, 4608}, 0x80, at::kByte) : at::full({2, 512, 3, 3}, 0x80, at::kByte);
+        codes.view(-1).slice(0, 0, 1000).random_(0, 256);
+        const LayerKernel k(c.desc, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Separable);
+        EXPECT_NE(k.describe().find("chunks"), std::string::npos) << k.describe();
+        const at::Tensor got = k.accumulate(codes);
+        EXPECT_EQ(got.scalar_type(), at::kDouble);
+        const at::Tensor ref = reference_accumulate(c.desc, wq, 0, lib, {Granularity::Layer, {1}}, codes);
+        EXPECT_GT(ref.abs().max().item<std::int64_t>(), 1 << 24) << c.name;
+        EXPECT_TRUE(at::equal(got.to(at::kLong), ref)) << c.name;
+        expect_exact(c.desc, wq, 0, lib, {Granularity::Layer, {3}}, KernelPath::Auto, codes, c.name + " gather");
+    }
+}
+
+TEST(LayerKernel, PathSelectionFollowsTheBlock) {
+    const BlockLibrary lib = make_library(true);
+    const LayerDesc l = conv(3, 4, 3, 1, 1, 1, 1);
+    const WeightQuant wq = random_weights(l, true, 3);
+    EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Auto).gathered_positions(), 0);
+    EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {5}}, KernelPath::Auto).gathered_positions(), 4 * 27);
+    EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Gather).gathered_positions(), 4 * 27);
+    EXPECT_THROW(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {5}}, KernelPath::Separable), Error);
+}
+
+TEST(LayerKernel, RejectsBadAssignments) {
+    const BlockLibrary lib = make_library(true);
+    const LayerDesc l = conv(3, 4, 3, 1, 1, 1, 1);
+    const WeightQuant wq = random_weights(l, true, 3);
+    EXPECT_THROW(LayerKernel(l, wq, 0, lib, {Granularity::Filter, {1, 2}}, KernelPath::Auto), Error);
+    EXPECT_THROW(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {9}}, KernelPath::Auto), Error);
+    BlockLibrary mixed = lib;
+    mixed.push_back(exact_block(false));
+    try {
+        LayerKernel(l, wq, 0, mixed, {Granularity::Filter, {0, 6, 0, 0}}, KernelPath::Auto);
+        ADD_FAILURE() << "mixing signed and unsigned blocks in a layer must be refused";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("mixes signed and unsigned"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Quantize, RoundsHalfToEvenAndClamps) {
+    const ActQuant q = make_act_quant(true, -1.0f, 63.5f);  // scale 0.5
+    ASSERT_FLOAT_EQ(q.scale, 0.5f);
+    const at::Tensor x = at::tensor({0.25f, 0.75f, -0.25f, -0.75f, 1000.0f, -1000.0f, 1.0f});
+    const at::Tensor c = quantize_codes(x, q, "x");
+    const std::vector<int> want = {0, 2, 0, 0xFE, 127, 0x80, 2};
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(c[static_cast<std::int64_t>(i)].item<int>(), want[i]) << i;
+    EXPECT_THROW(quantize_codes(at::tensor({1.0f, NAN}), q, "x"), Error);
+
+    const ActQuant u = make_act_quant(false, -2.0f, 3.1f);  // range 5.1, scale 0.02, zero 100
+    EXPECT_FLOAT_EQ(u.scale, 0.02f);
+    EXPECT_EQ(u.zero, 100);
+    const at::Tensor cu = quantize_codes(at::tensor({0.0f, -2.0f, -5.0f, 3.1f, 9.0f}), u, "x");
+    const std::vector<int> wantu = {100, 0, 0, 255, 255};
+    for (std::size_t i = 0; i < wantu.size(); ++i) EXPECT_EQ(cu[static_cast<std::int64_t>(i)].item<int>(), wantu[i]) << i;
+}
+
+TEST(Quantize, WeightsPerChannelSymmetricAndAsymmetric) {
+    const at::Tensor w = at::tensor({0.5f, -1.0f, 0.25f, 2.0f, 1.0f, 0.0f}).view({2, 3});
+    const WeightQuant s = quantize_weights(w, true, "w");
+    EXPECT_FLOAT_EQ(s.scale[0], 1.0f / 127);
+    EXPECT_FLOAT_EQ(s.scale[1], 2.0f / 127);
+    EXPECT_EQ(code_to_value(s.codes[0][1].item<std::uint8_t>(), 8, true), -127);
+    EXPECT_EQ(code_to_value(s.codes[1][0].item<std::uint8_t>(), 8, true), 127);
+    EXPECT_EQ(code_to_value(s.codes[1][2].item<std::uint8_t>(), 8, true), 0);
+    const WeightQuant u = quantize_weights(w, false, "w");
+    EXPECT_EQ(u.zero[0], 170);  // -(-1.0) / (1.5 / 255) = 170
+    EXPECT_EQ(u.zero[1], 0);
+    EXPECT_EQ(u.codes[0][1].item<std::uint8_t>(), 0);
+    EXPECT_EQ(u.codes[1][0].item<std::uint8_t>(), 255);
+    EXPECT_THROW(quantize_weights(at::tensor({1.0f, INFINITY}).view({1, 2}), true, "w"), Error);
+}
+
+// A conv -> ReLU -> linear network run through the LayerRunner seam: calibration, the
+// int8-exact baseline close to float, and identical outputs from every kernel path.
+TEST(Engine, PathsAgreeBitForBitOnATwoLayerNetwork) {
+    at::manual_seed(3);
+    LayerDesc c1 = conv(2, 5, 3, 1, 1, 1, 1);
+    c1.index = 1;
+    LayerDesc fc = linear(5 * 6 * 6, 4);
+    fc.index = 2;
+    const at::Tensor w1 = at::randn({5, 2, 3, 3}) * 0.3, b1 = at::randn({5}) * 0.1;
+    const at::Tensor w2 = at::randn({4, 180}) * 0.1, b2 = at::randn({4}) * 0.1;
+    const at::Tensor x = at::randn({8, 2, 6, 6});
+    const auto run = [&](LayerRunner& r) {
+        at::Tensor h = at::relu(r.forward(c1, x, w1, b1));
+        return r.forward(fc, h.flatten(1), w2, b2);
+    };
+    for (bool is_signed : {true, false}) {
+        std::vector<at::Tensor> outs;
+        for (KernelPath path : {KernelPath::Auto, KernelPath::Gather, KernelPath::Reference}) {
+            EngineOptions o;
+            o.path = path;
+            o.threads = 2;
+            Engine e(make_library(is_signed), o);
+            e.begin_calibration();
+            const at::Tensor fl = run(e);
+            e.finish_calibration();
+            e.set_assignment(ModelAssignment::uniform(0, 2));
+            const at::Tensor exact = run(e);
+            // int8 quantization error: small relative to the output range
+            EXPECT_LT((exact - fl).abs().max().item<float>(), 0.05f * fl.abs().max().item<float>());
+            ModelAssignment mix;
+            mix.layers.push_back(assignment(c1, Granularity::Filter, {1, 2, 3, 5}, 9));
+            mix.layers.push_back(assignment(fc, Granularity::Operation, {0, 1, 4}, 10));
+            e.set_assignment(mix);
+            outs.push_back(run(e));
+        }
+        EXPECT_TRUE(at::equal(outs[0], outs[1])) << (is_signed ? "signed" : "unsigned") << " auto vs gather";
+        EXPECT_TRUE(at::equal(outs[0], outs[2])) << (is_signed ? "signed" : "unsigned") << " auto vs reference";
+    }
+}
+
+TEST(Engine, QuantizedModeNeedsCalibrationAndAnAssignment) {
+    Engine e(make_library(true));
+    LayerDesc l = linear(4, 2);
+    const at::Tensor w = at::randn({2, 4}), x = at::randn({3, 4});
+    e.set_mode(Mode::Quantized);
+    EXPECT_THROW(e.forward(l, x, w, {}), Error);
+    e.begin_calibration();
+    e.forward(l, x, w, {});
+    e.finish_calibration();
+    EXPECT_THROW(e.forward(l, x, w, {}), Error);  // no assignment yet
+    e.set_assignment(ModelAssignment::uniform(1, 1));
+    EXPECT_EQ(e.forward(l, x, w, {}).sizes(), (std::vector<std::int64_t>{3, 2}));
+    EXPECT_THROW(e.forward(l, x * NAN, w, {}), Error);
+}
+
+}  // namespace
