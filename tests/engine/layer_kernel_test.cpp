@@ -105,6 +105,13 @@ void expect_exact(const LayerDesc& l, const WeightQuant& wq, std::int32_t za, co
     const at::Tensor ref = reference_accumulate(l, wq, za, lib, a, codes);
     const LayerKernel kernel(l, wq, za, lib, a, path);
     const at::Tensor got = kernel.accumulate(codes);
+    // The fused route (float input quantized inside the kernel) must give the same integers:
+    // dequantized codes quantize back to themselves.
+    ActQuant q = make_act_quant(wq.is_signed, wq.is_signed ? -128.0f : -za * 1.0f, wq.is_signed ? 127.0f : 255.0f - za);
+    ASSERT_EQ(q.zero, za);
+    const at::Tensor values = (wq.is_signed ? codes.to(at::kChar) : codes).to(at::kFloat) - static_cast<float>(za);
+    const at::Tensor fused = kernel.accumulate(values * q.scale, q);
+    ASSERT_TRUE(at::equal(fused, got)) << what << ": fused float route differs";
     ASSERT_EQ(got.sizes(), ref.sizes()) << what;
     // Integer-valued: the conversion to int64 is exact, so equality is bit-exactness.
     ASSERT_TRUE(at::equal(got.round(), got)) << what << ": non-integer accumulator";

@@ -198,12 +198,12 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
         s.kernel_for = a;
     }
     const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
-    const at::Tensor codes = quantize_codes(x.detach(), aq, label(layer).c_str());
     at::Tensor acc;
     if (options_.path == KernelPath::Reference)
-        acc = reference_accumulate(layer, wq, aq.zero, library_, a, codes).to(at::kDouble);
+        acc = reference_accumulate(layer, wq, aq.zero, library_, a, quantize_codes(x.detach(), aq, label(layer).c_str()))
+                  .to(at::kDouble);
     else
-        acc = s.kernel->accumulate(codes);
+        acc = s.kernel->accumulate(x.detach(), aq);
     return dequantize(acc, aq, wq, bias);
 }
 

@@ -5,6 +5,7 @@
 #include <hawx/sdk/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -235,7 +236,12 @@ struct LayerKernel::Impl {
     bool double_out = false;
     std::vector<std::string> notes;
 
-    at::Tensor expand(const at::Tensor& codes, const SepGroup& grp) const;
+    // Writes the stacked transformed input of a filter group; `code(i)` gives the activation
+    // code of flat input element i (from codes, or quantized on the fly from floats).
+    template <class CodeOf>
+    at::Tensor expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W, const at::TensorOptions& opt,
+                      const SepGroup& grp) const;
+    at::Tensor run(const at::Tensor* codes, const at::Tensor* x, const ActQuant* q) const;
     at::Tensor conv(const at::Tensor& x, const at::Tensor& w, std::int64_t c0, std::int64_t c1) const;
 };
 
@@ -251,33 +257,35 @@ bool conv_backend_exact(const at::Tensor& x, const at::Tensor& w, const Geometry
 
 }  // namespace
 
-at::Tensor LayerKernel::Impl::expand(const at::Tensor& codes, const SepGroup& grp) const {
+template <class CodeOf>
+at::Tensor LayerKernel::Impl::expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W,
+                                     const at::TensorOptions& opt, const SepGroup& grp) const {
     const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
-    const std::int64_t N = codes.size(0);
-    const std::uint8_t* src = codes.data_ptr<std::uint8_t>();
     if (g.linear) {
-        at::Tensor out = at::empty({N, T * g.K}, codes.options().dtype(at::kFloat));
+        at::Tensor out = at::empty({N, T * g.K}, opt.dtype(at::kFloat));
         float* dst = out.data_ptr<float>();
         tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N), [&](const tbb::blocked_range<std::int64_t>& r) {
-            for (std::int64_t n = r.begin(); n < r.end(); ++n)
+            std::vector<std::uint8_t> row(static_cast<std::size_t>(g.K));
+            for (std::int64_t n = r.begin(); n < r.end(); ++n) {
+                for (std::int64_t k = 0; k < g.K; ++k) row[static_cast<std::size_t>(k)] = code(n * g.K + k);
                 for (std::int64_t t = 0; t < T; ++t) {
                     const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
-                    const std::uint8_t* in = src + n * g.K;
                     float* o = dst + (n * T + t) * g.K;
-                    for (std::int64_t k = 0; k < g.K; ++k) o[k] = lut[in[k]];
+                    for (std::int64_t k = 0; k < g.K; ++k) o[k] = lut[row[static_cast<std::size_t>(k)]];
                 }
+            }
         });
         return out;
     }
-    const std::int64_t H = codes.size(2), W = codes.size(3);
     const std::int64_t Hp = H + 2 * g.ph, Wp = W + 2 * g.pw;
-    at::Tensor out = at::empty({N, g.G * T * g.Cg, Hp, Wp}, codes.options().dtype(at::kFloat));
+    at::Tensor out = at::empty({N, g.G * T * g.Cg, Hp, Wp}, opt.dtype(at::kFloat));
     float* dst = out.data_ptr<float>();
     // Channel layout per conv group: (term, channel-in-group), so grouped convs keep working.
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N * g.C), [&](const tbb::blocked_range<std::int64_t>& r) {
+        std::vector<std::uint8_t> plane(static_cast<std::size_t>(H * W));
         for (std::int64_t nc = r.begin(); nc < r.end(); ++nc) {
             const std::int64_t n = nc / g.C, c = nc % g.C, grpi = c / g.Cg, cg = c % g.Cg;
-            const std::uint8_t* in = src + nc * H * W;
+            for (std::int64_t i = 0; i < H * W; ++i) plane[static_cast<std::size_t>(i)] = code(nc * H * W + i);
             for (std::int64_t t = 0; t < T; ++t) {
                 const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
                 const float pad = lut[zero_code];
@@ -290,7 +298,7 @@ at::Tensor LayerKernel::Impl::expand(const at::Tensor& codes, const SepGroup& gr
                         continue;
                     }
                     std::fill(orow, orow + g.pw, pad);
-                    const std::uint8_t* irow = in + iy * W;
+                    const std::uint8_t* irow = plane.data() + iy * W;
                     for (std::int64_t x = 0; x < W; ++x) orow[g.pw + x] = lut[irow[x]];
                     std::fill(orow + g.pw + W, orow + Wp, pad);
                 }
@@ -577,11 +585,24 @@ std::string LayerKernel::describe() const {
 }
 
 at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
-    const Impl& m = *impl_;
-    const Geometry& g = m.g;
     if (codes_in.scalar_type() != at::kByte)
-        throw Error(layer_label(m.layer) + ": activation codes must be uint8");
+        throw Error(layer_label(impl_->layer) + ": activation codes must be uint8");
     const at::Tensor codes = codes_in.contiguous();
+    return impl_->run(&codes, nullptr, nullptr);
+}
+
+at::Tensor LayerKernel::accumulate(const at::Tensor& x_in, const ActQuant& q) const {
+    const at::Tensor x = x_in.to(at::kFloat).contiguous();
+    if (impl_->has_gather) {
+        const at::Tensor codes = quantize_codes(x, q, layer_label(impl_->layer).c_str());
+        return impl_->run(&codes, nullptr, nullptr);
+    }
+    return impl_->run(nullptr, &x, &q);
+}
+
+at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x_p, const ActQuant* q) const {
+    const Impl& m = *this;
+    const at::Tensor& codes = codes_p ? *codes_p : *x_p;  // shape source
     const std::int64_t N = codes.size(0);
     std::int64_t H = 1, W = 1, OH = 1, OW = 1;
     if (g.linear) {
@@ -601,7 +622,22 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
     const auto shape = g.linear ? std::vector<std::int64_t>{N, g.F} : std::vector<std::int64_t>{N, g.F, OH, OW};
     at::Tensor result;
     for (const auto& grp : m.groups) {
-        const at::Tensor x = m.expand(codes, grp);
+        at::Tensor x;
+        if (codes_p) {
+            const std::uint8_t* c = codes_p->data_ptr<std::uint8_t>();
+            x = m.expand([c](std::int64_t i) { return c[i]; }, N, H, W, codes.options(), grp);
+        } else {
+            const float* f = x_p->data_ptr<float>();
+            const ActQuant qq = *q;
+            std::atomic<bool> bad{false};
+            x = m.expand(
+                [f, qq, &bad](std::int64_t i) {
+                    if (!std::isfinite(f[i])) bad.store(true, std::memory_order_relaxed);
+                    return quantize_one(f[i], qq);
+                },
+                N, H, W, codes.options(), grp);
+            if (bad) throw Error(layer_label(m.layer) + ": input holds NaN or Inf values");
+        }
         at::Tensor y;
         for (const auto& [c0, c1] : grp.chunks) {
             at::Tensor part = m.conv(x, grp.weight, c0, c1);

@@ -1,6 +1,7 @@
 #include "hawx/engine/separable.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <utility>
@@ -33,7 +34,108 @@ i128 round_div(i128 a, i128 b) {
     return n >= 0 ? n / d : -((-n + d - 1) / d);
 }
 
-// g = gcd(a, b) >= 0 and s, t with s * a + t * b = g.
+using Row = std::vector<i128>;
+
+// x += m * h over the whole row; false when an entry leaves the limit.
+bool axpy(Row& x, i128 m, const Row& h) {
+    if (m == 0) return true;
+    if (!in_limit(m)) return false;
+    for (std::size_t k = 0; k < x.size(); ++k) {
+        x[k] += m * h[k];
+        if (!in_limit(x[k])) return false;
+    }
+    return true;
+}
+
+// Row-echelon basis of an integer row lattice in Hermite normal form (positive pivots,
+// entries above each pivot reduced to [-p/2, p/2]). Rows have `cols` lattice columns
+// followed by carried columns that take part in every row operation but never hold a
+// pivot (used to record each basis row as a combination of the input rows).
+struct Basis {
+    int cols = 0;
+    std::vector<Row> rows;
+    std::vector<int> piv;
+
+    int rank() const { return static_cast<int>(rows.size()); }
+
+    // Integer coefficients c with x = sum_r c[r] * rows[r] on the lattice columns (x has
+    // `cols` entries); false when x is not in the lattice or a value exceeds the limit.
+    // The pivots make the system triangular, so c is unique and found by forward division.
+    bool solve(Row x, Row& c) const {
+        c.assign(rows.size(), 0);
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const auto p = static_cast<std::size_t>(piv[r]);
+            for (std::size_t k = r == 0 ? 0 : static_cast<std::size_t>(piv[r - 1]) + 1; k < p; ++k)
+                if (x[k] != 0) return false;
+            if (x[p] % rows[r][p] != 0) return false;
+            c[r] = x[p] / rows[r][p];
+            if (!in_limit(c[r])) return false;
+            for (std::size_t k = p; k < static_cast<std::size_t>(cols); ++k) {
+                x[k] -= c[r] * rows[r][k];
+                if (!in_limit(x[k])) return false;
+            }
+        }
+        for (int k = 0; k < cols; ++k)
+            if (x[static_cast<std::size_t>(k)] != 0) return false;
+        return true;
+    }
+};
+
+enum class BasisStatus { Ok, RankExceeded, Overflow };
+
+// Hermite basis of the lattice spanned by `rows`, column by column over all rows at once:
+// in each column a Euclid-style reduction (every other row minus the nearest multiple of the
+// row with the smallest nonzero entry, repeated) leaves a single row with a nonzero entry,
+// the gcd of the column, which becomes the pivot. Only unimodular row operations are used,
+// so the basis spans exactly the input lattice. Refining each pivot to the gcd of the whole
+// column before moving on keeps entries small, where inserting rows one by one with 2x2
+// extended-gcd steps lets them grow with the determinant of each intermediate sublattice.
+BasisStatus hermite_basis(std::vector<Row> rows, int cols, int max_rank, Basis& out) {
+    out = Basis{cols, {}, {}};
+    auto nonzero_at = [](const Row& x, int c) { return x[static_cast<std::size_t>(c)] != 0; };
+    auto lattice_zero = [&](const Row& x) {
+        for (int c = 0; c < cols; ++c)
+            if (nonzero_at(x, c)) return false;
+        return true;
+    };
+    rows.erase(std::remove_if(rows.begin(), rows.end(), lattice_zero), rows.end());
+    for (int c = 0; c < cols && !rows.empty(); ++c) {
+        const auto k = static_cast<std::size_t>(c);
+        std::size_t pivot = rows.size();
+        for (;;) {
+            pivot = rows.size();
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                if (rows[i][k] != 0 && (pivot == rows.size() || abs128(rows[i][k]) < abs128(rows[pivot][k]))) pivot = i;
+            if (pivot == rows.size()) break;
+            bool again = false;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                if (i == pivot || rows[i][k] == 0) continue;
+                if (!axpy(rows[i], -round_div(rows[i][k], rows[pivot][k]), rows[pivot])) return BasisStatus::Overflow;
+                again = again || rows[i][k] != 0;
+            }
+            if (!again) break;
+        }
+        if (pivot == rows.size()) continue;
+        out.rows.push_back(std::move(rows[pivot]));
+        out.piv.push_back(c);
+        rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(pivot));
+        if (out.rank() > max_rank) return BasisStatus::RankExceeded;
+        rows.erase(std::remove_if(rows.begin(), rows.end(), lattice_zero), rows.end());
+    }
+    // Hermite reduction (unimodular too): positive pivots, then each row reduced by the rows
+    // below it at their pivots, top-down per pivot so later reductions do not undo earlier ones.
+    for (std::size_t r = 0; r < out.rows.size(); ++r)
+        if (out.rows[r][static_cast<std::size_t>(out.piv[r])] < 0)
+            for (auto& e : out.rows[r]) e = -e;
+    for (std::size_t j = 0; j < out.rows.size(); ++j) {
+        const auto p = static_cast<std::size_t>(out.piv[j]);
+        for (std::size_t i = 0; i < j; ++i)
+            if (!axpy(out.rows[i], -round_div(out.rows[i][p], out.rows[j][p]), out.rows[j])) return BasisStatus::Overflow;
+    }
+    return BasisStatus::Ok;
+}
+
+// g = gcd(a, b) >= 0 and s, t with s * a + t * b = g (|s|, |t| <= max(|a|, |b|)).
 void ext_gcd(i128 a, i128 b, i128& g, i128& s, i128& t) {
     i128 r0 = a, r1 = b, s0 = 1, s1 = 0, t0 = 0, t1 = 1;
     while (r1 != 0) {
@@ -46,118 +148,49 @@ void ext_gcd(i128 a, i128 b, i128& g, i128& s, i128& t) {
     g = r0, s = s0, t = t0;
 }
 
-using Row = std::vector<i128>;
-
-// Row-echelon basis of the integer lattice spanned by the rows inserted so far (a
-// Hermite-normal-form basis: positive pivots, entries above each pivot reduced modulo it).
-// Rows have `cols` lattice columns followed by `extra` carried columns that take part in
-// every row operation but never hold a pivot (used to record each basis row as a
-// combination of the inserted rows).
-//
-// Insertion uses only unimodular row operations (subtracting a multiple of another row,
-// and the 2x2 extended-gcd step [[s, t], [-x/g, h/g]] of determinant 1), so the basis
-// always spans exactly the lattice of the inserted rows.
-class EchelonBasis {
-public:
-    enum class Status { InLattice, NewDirection, Overflow };
-
-    EchelonBasis(int cols, int extra) : cols_(cols), width_(cols + extra) {}
-
-    int rank() const { return static_cast<int>(rows_.size()); }
-    const Row& row(int r) const { return rows_[static_cast<std::size_t>(r)]; }
-
-    // Adds x (width entries) to the spanning set.
-    Status insert(Row x) {
-        bool changed = false;
-        std::size_t idx = 0;
-        int lead = first_nonzero(x, 0);
-        while (lead < cols_) {
-            while (idx < rows_.size() && piv_[idx] < lead) ++idx;
-            if (idx == rows_.size() || piv_[idx] > lead) {
-                rows_.insert(rows_.begin() + static_cast<std::ptrdiff_t>(idx), std::move(x));
-                piv_.insert(piv_.begin() + static_cast<std::ptrdiff_t>(idx), lead);
-                return normalize() ? Status::NewDirection : Status::Overflow;
-            }
-            Row& h = rows_[idx];
-            const i128 hp = h[static_cast<std::size_t>(lead)], xp = x[static_cast<std::size_t>(lead)];
-            if (xp % hp == 0) {
-                if (!axpy(x, -(xp / hp), h)) return Status::Overflow;
-            } else {
-                i128 g, s, t;
-                ext_gcd(hp, xp, g, s, t);
-                const i128 hg = hp / g, xg = xp / g;
-                for (int c = lead; c < width_; ++c) {
-                    const auto k = static_cast<std::size_t>(c);
-                    const i128 nh = s * h[k] + t * x[k], nx = hg * x[k] - xg * h[k];
-                    if (!in_limit(nh) || !in_limit(nx)) return Status::Overflow;
-                    h[k] = nh, x[k] = nx;
-                }
-                changed = true;
-            }
-            lead = first_nonzero(x, lead + 1);
-            ++idx;
-        }
-        if (changed && !normalize()) return Status::Overflow;
-        return Status::InLattice;
+i128 gcd128(i128 a, i128 b) {
+    a = abs128(a), b = abs128(b);
+    while (b != 0) {
+        const i128 t = a % b;
+        a = b, b = t;
     }
+    return a;
+}
 
-    // Integer coefficients c with x = sum_r c[r] * row(r) on the lattice columns (x has
-    // `cols` entries); false when x is not in the lattice or a value exceeds the limit.
-    // The pivots make the system triangular, so c is unique and found by forward division.
-    bool solve(Row x, Row& c) const {
-        c.assign(rows_.size(), 0);
-        for (std::size_t r = 0; r < rows_.size(); ++r) {
-            const auto p = static_cast<std::size_t>(piv_[r]);
-            for (std::size_t k = r == 0 ? 0 : static_cast<std::size_t>(piv_[r - 1]) + 1; k < p; ++k)
-                if (x[k] != 0) return false;
-            if (x[p] % rows_[r][p] != 0) return false;
-            c[r] = x[p] / rows_[r][p];
-            if (!in_limit(c[r])) return false;
-            for (std::size_t k = p; k < static_cast<std::size_t>(cols_); ++k) {
-                x[k] -= c[r] * rows_[r][k];
-                if (!in_limit(x[k])) return false;
-            }
-        }
-        for (int k = 0; k < cols_; ++k)
-            if (x[static_cast<std::size_t>(k)] != 0) return false;
-        return true;
+// Arithmetic modulo the Mersenne prime p = 2^61 - 1.
+using u64 = std::uint64_t;
+constexpr u64 kP = (u64{1} << 61) - 1;
+u64 mod_p(i128 x) {
+    i128 r = x % static_cast<i128>(kP);
+    return static_cast<u64>(r < 0 ? r + static_cast<i128>(kP) : r);
+}
+u64 mul_p(u64 a, u64 b) {
+    const unsigned __int128 z = static_cast<unsigned __int128>(a) * b;
+    const u64 s = (static_cast<u64>(z) & kP) + static_cast<u64>(z >> 61);
+    return s >= kP ? s - kP : s;
+}
+u64 sub_p(u64 a, u64 b) { return a >= b ? a - b : a + kP - b; }
+u64 inv_p(u64 a) {
+    u64 r = 1;
+    for (u64 e = kP - 2; e != 0; e >>= 1, a = mul_p(a, a))
+        if (e & 1) r = mul_p(r, a);
+    return r;
+}
+// The fraction n/d (d > 0, |n|, d <= 2^30) congruent to a mod p, by the half extended
+// Euclid (Wang's rational reconstruction); false when there is none within the bounds.
+bool rational_from_p(u64 a, i128& n, i128& d) {
+    constexpr i128 bound = i128{1} << 30;
+    i128 r0 = static_cast<i128>(kP), r1 = static_cast<i128>(a), t0 = 0, t1 = 1;
+    while (r1 > bound) {
+        const i128 q = r0 / r1;
+        i128 tmp = r0 - q * r1; r0 = r1; r1 = tmp;
+        tmp = t0 - q * t1; t0 = t1; t1 = tmp;
     }
-
-private:
-    int first_nonzero(const Row& x, int from) const {
-        for (int c = from; c < cols_; ++c)
-            if (x[static_cast<std::size_t>(c)] != 0) return c;
-        return cols_;
-    }
-    // x += m * h over the whole width.
-    bool axpy(Row& x, i128 m, const Row& h) const {
-        if (m == 0) return true;
-        if (!in_limit(m)) return false;
-        for (int c = 0; c < width_; ++c) {
-            const auto k = static_cast<std::size_t>(c);
-            x[k] += m * h[k];
-            if (!in_limit(x[k])) return false;
-        }
-        return true;
-    }
-    // Hermite reduction: positive pivots, entries above a pivot in [-p/2, p/2]; keeps the
-    // basis entries small (unimodular too, so the lattice is unchanged).
-    bool normalize() {
-        for (std::size_t r = 0; r < rows_.size(); ++r)
-            if (rows_[r][static_cast<std::size_t>(piv_[r])] < 0)
-                for (auto& e : rows_[r]) e = -e;
-        for (std::size_t j = 0; j < rows_.size(); ++j) {
-            const auto p = static_cast<std::size_t>(piv_[j]);
-            for (std::size_t i = 0; i < j; ++i)
-                if (!axpy(rows_[i], -round_div(rows_[i][p], rows_[j][p]), rows_[j])) return false;
-        }
-        return true;
-    }
-
-    int cols_, width_;
-    std::vector<Row> rows_;
-    std::vector<int> piv_;
-};
+    if (t1 == 0 || abs128(t1) > bound) return false;
+    n = t1 < 0 ? -r1 : r1;
+    d = abs128(t1);
+    return gcd128(n, d) == 1;
+}
 
 // M = P Q with P (rows x rank) and Q (rank x cols), integer.
 struct Factorization {
@@ -184,85 +217,217 @@ struct Matrix {
     }
 };
 
-// Exact integer rank factorizations of M, as starting points for the magnitude search:
-//  - "lattice": Q = the Hermite basis of M's row lattice, P = each row's coordinates in it.
-//    P is integer because every row of M lies in the lattice its rows span, and the
-//    echelon basis spans exactly that lattice (built by unimodular operations), so each
-//    row is an integer combination of the basis rows; the triangular solve finds it.
-//  - "generators": Q = rank-many actual rows of M (picked greedily, smallest first), when
-//    they happen to span the whole row lattice; these rows are as small as M's entries.
-// Empty when the rank exceeds max_rank (rank_exceeded set) or a value exceeds the limit.
+enum class Outcome { Ok, RankExceeded, GiveUp };
+
+// Independent rows of M mod p, picked greedily in `order` (hence independent over Q too),
+// with pivot columns `piv` such that M[gens][piv] is invertible mod p. RankExceeded as soon
+// as more than max_rank are found (the rank over Q is at least the rank mod p).
+Outcome rank_profile(const Matrix& m, const std::vector<int>& order, int max_rank, std::vector<int>& gens,
+                     std::vector<int>& piv) {
+    const auto cols = static_cast<std::size_t>(m.cols);
+    std::vector<std::vector<u64>> basis;  // reduced row echelon form mod p
+    std::vector<u64> x(cols);
+    for (int i : order) {
+        bool nonzero = false;
+        for (std::size_t k = 0; k < cols; ++k) nonzero |= (x[k] = mod_p(m.at(i, static_cast<int>(k)))) != 0;
+        if (!nonzero) continue;
+        for (std::size_t b = 0; b < basis.size(); ++b) {
+            const u64 f = x[static_cast<std::size_t>(piv[b])];
+            if (f == 0) continue;
+            for (std::size_t k = 0; k < cols; ++k)
+                if (basis[b][k] != 0) x[k] = sub_p(x[k], mul_p(f, basis[b][k]));
+        }
+        std::size_t lead = 0;
+        while (lead < cols && x[lead] == 0) ++lead;
+        if (lead == cols) continue;
+        const u64 s = inv_p(x[lead]);
+        for (auto& e : x) e = mul_p(e, s);
+        for (auto& b : basis) {
+            const u64 f = b[lead];
+            if (f == 0) continue;
+            for (std::size_t k = 0; k < cols; ++k)
+                if (x[k] != 0) b[k] = sub_p(b[k], mul_p(f, x[k]));
+        }
+        basis.push_back(x);
+        piv.push_back(static_cast<int>(lead));
+        gens.push_back(i);
+        if (static_cast<int>(gens.size()) > max_rank) return Outcome::RankExceeded;
+    }
+    return Outcome::Ok;
+}
+
+// Inverse of the R x R matrix a mod p (row-major); false when singular.
+bool invert_p(std::vector<u64> a, std::size_t n, std::vector<u64>& inv) {
+    inv.assign(n * n, 0);
+    for (std::size_t i = 0; i < n; ++i) inv[i * n + i] = 1;
+    for (std::size_t c = 0; c < n; ++c) {
+        std::size_t r = c;
+        while (r < n && a[r * n + c] == 0) ++r;
+        if (r == n) return false;
+        for (std::size_t k = 0; k < n; ++k) std::swap(a[r * n + k], a[c * n + k]), std::swap(inv[r * n + k], inv[c * n + k]);
+        const u64 s = inv_p(a[c * n + c]);
+        for (std::size_t k = 0; k < n; ++k) a[c * n + k] = mul_p(a[c * n + k], s), inv[c * n + k] = mul_p(inv[c * n + k], s);
+        for (std::size_t i = 0; i < n; ++i) {
+            const u64 f = a[i * n + c];
+            if (i == c || f == 0) continue;
+            for (std::size_t k = 0; k < n; ++k)
+                a[i * n + k] = sub_p(a[i * n + k], mul_p(f, a[c * n + k])), inv[i * n + k] = sub_p(inv[i * n + k], mul_p(f, inv[c * n + k]));
+        }
+    }
+    return true;
+}
+
+// Inserts y into the Hermite basis H (R x R, upper triangular, positive pivots) of a
+// full-rank lattice that contains delta * Z^R. Unimodular steps only: subtracting a multiple
+// of a basis row, and the extended-gcd 2x2 step [[s, t], [-y_j/g, h_jj/g]] of determinant
+// 1. After each column the pending y is size-reduced by the rows below (pivots divide
+// delta, since delta * e_j is in the lattice), so nothing grows past about delta^2.
+bool hnf_insert(std::vector<Row>& h, Row y) {
+    const std::size_t R = h.size();
+    constexpr i128 kWide = i128{1} << 100;  // intermediate bound; final entries are <= delta
+    auto reduce_tail = [&](Row& x, std::size_t from) {
+        for (std::size_t k = from; k < R; ++k) {
+            const i128 q = round_div(x[k], h[k][k]);
+            if (q == 0) continue;
+            for (std::size_t c = k; c < R; ++c) x[c] -= q * h[k][c];
+        }
+        for (const i128 e : x)
+            if (abs128(e) > kWide) return false;
+        return true;
+    };
+    bool changed = false;
+    for (std::size_t j = 0; j < R; ++j) {
+        if (y[j] == 0) continue;
+        const i128 hjj = h[j][j], yj = y[j];
+        if (yj % hjj == 0) {
+            for (std::size_t c = j; c < R; ++c) y[c] -= (yj / hjj) * h[j][c];
+        } else {
+            i128 g, s, t;
+            ext_gcd(hjj, yj, g, s, t);
+            for (std::size_t c = j; c < R; ++c) {
+                const i128 nh = s * h[j][c] + t * y[c], ny = (hjj / g) * y[c] - (yj / g) * h[j][c];
+                h[j][c] = nh, y[c] = ny;
+            }
+            if (!reduce_tail(h[j], j + 1)) return false;
+            changed = true;
+        }
+        if (!reduce_tail(y, j + 1)) return false;
+    }
+    if (changed)  // rows above a changed pivot: reduce them again, top-down per pivot
+        for (std::size_t j = 0; j < R; ++j)
+            for (std::size_t i = 0; i < j; ++i) {
+                const i128 q = round_div(h[i][j], h[j][j]);
+                for (std::size_t c = j; c < R && q != 0; ++c) h[i][c] -= q * h[j][c];
+            }
+    return true;
+}
+
+// An exact integer rank factorization of M built on R = rank(M) of its own rows G
+// (independent ones, smallest first), then the same lattice in Hermite form; empty when the
+// rank exceeds max_rank (rank_exceeded set) or a value exceeds what we handle.
+//
+// Why P is integer. Every row x of M is x = c_x G with c_x in Q^R (G spans M's row space);
+// c_x is found mod p, lifted to a fraction and checked exactly against x. The row lattice L
+// of M is then Lambda G, Lambda = the lattice generated by all c_x (it contains Z^R, the
+// c_x of the rows of G themselves). With delta the common denominator, H = a Hermite basis
+// of delta Lambda (integer, contains delta Z^R, so its pivots divide delta), Q = H G / delta
+// is a basis of L: integer, since its rows lie in L (a lattice of integer vectors). Each
+// delta c_x lies in delta Lambda = span_Z(H), so it is t_x H with t_x INTEGER (the
+// triangular solve divides exactly), and x = c_x G = t_x H G / delta = t_x Q: P = (t_x).
+// When G already spans L, delta = 1, H = I and Q = G.
 std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool& rank_exceeded) {
-    std::vector<int> order(static_cast<std::size_t>(m.rows));
-    std::vector<std::int64_t> row_max(order.size(), 0);
-    for (int i = 0; i < m.rows; ++i) {
-        order[static_cast<std::size_t>(i)] = i;
-        for (int j = 0; j < m.cols; ++j)
-            row_max[static_cast<std::size_t>(i)] = std::max(row_max[static_cast<std::size_t>(i)], abs64(m.at(i, j)));
+    const auto rows = static_cast<std::size_t>(m.rows), cols = static_cast<std::size_t>(m.cols);
+    std::vector<int> order(rows);
+    std::vector<std::int64_t> row_max(rows, 0);
+    for (std::size_t i = 0; i < rows; ++i) {
+        order[i] = static_cast<int>(i);
+        for (std::size_t j = 0; j < cols; ++j) row_max[i] = std::max(row_max[i], abs64(m.at(static_cast<int>(i), static_cast<int>(j))));
     }
     std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
         return row_max[static_cast<std::size_t>(x)] < row_max[static_cast<std::size_t>(y)];
     });
+    std::vector<int> gens, piv;
+    const Outcome o = rank_profile(m, order, max_rank, gens, piv);
+    if (o == Outcome::RankExceeded) rank_exceeded = true;
+    if (o != Outcome::Ok || gens.empty()) return {};
+    const std::size_t R = gens.size();
 
-    EchelonBasis full(m.cols, 0);
-    std::vector<int> gens;
-    for (int i : order) {
-        if (row_max[static_cast<std::size_t>(i)] == 0) continue;
-        const auto st = full.insert(m.row(i, m.cols));
-        if (st == EchelonBasis::Status::Overflow) return {};
-        if (st == EchelonBasis::Status::NewDirection) {
-            gens.push_back(i);
-            if (full.rank() > max_rank) {
-                rank_exceeded = true;
-                return {};
-            }
+    // c_x = x[piv] * G[:, piv]^-1 mod p, lifted to fractions num / den and verified exactly.
+    std::vector<u64> gp(R * R), ginv;
+    for (std::size_t k = 0; k < R; ++k)
+        for (std::size_t l = 0; l < R; ++l) gp[k * R + l] = mod_p(m.at(gens[k], piv[l]));
+    if (!invert_p(gp, R, ginv)) return {};
+    std::vector<i128> num(rows * R), den(rows);
+    i128 delta = 1;
+    std::vector<u64> xp(R);
+    for (std::size_t i = 0; i < rows; ++i) {
+        for (std::size_t l = 0; l < R; ++l) xp[l] = mod_p(m.at(static_cast<int>(i), piv[l]));
+        i128 d = 1;
+        std::vector<i128> n(R), dk(R);
+        for (std::size_t k = 0; k < R; ++k) {
+            u64 c = 0;
+            for (std::size_t l = 0; l < R; ++l) c = (c + mul_p(xp[l], ginv[l * R + k])) % kP;
+            if (!rational_from_p(c, n[k], dk[k])) return {};
+            d = d / gcd128(d, dk[k]) * dk[k];
+            if (d > kLimit) return {};
+        }
+        for (std::size_t k = 0; k < R; ++k) num[i * R + k] = n[k] * (d / dk[k]);
+        den[i] = d;
+        for (std::size_t j = 0; j < cols; ++j) {  // d * x == num * G, exactly
+            i128 s = 0;
+            for (std::size_t k = 0; k < R; ++k) s += num[i * R + k] * m.at(gens[k], static_cast<int>(j));
+            if (s != d * m.at(static_cast<int>(i), static_cast<int>(j))) return {};
+        }
+        delta = delta / gcd128(delta, d) * d;
+        if (delta > kLimit) return {};
+    }
+
+    // H: Hermite basis of delta * Lambda, starting from delta * I.
+    std::vector<Row> h(R, Row(R, 0));
+    for (std::size_t k = 0; k < R; ++k) h[k][k] = delta;
+    if (delta > 1)
+        for (std::size_t i = 0; i < rows; ++i) {
+            Row y(R);
+            for (std::size_t k = 0; k < R; ++k) y[k] = num[i * R + k] * (delta / den[i]) % delta;
+            if (!hnf_insert(h, std::move(y))) return {};
+        }
+    Factorization f{static_cast<int>(R), std::vector<i128>(rows * R), std::vector<i128>(R * cols)};
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t j = 0; j < cols; ++j) {
+            i128 s = 0;
+            for (std::size_t k = r; k < R; ++k) s += h[r][k] * m.at(gens[k], static_cast<int>(j));
+            if (s % delta != 0 || !in_limit(s / delta)) return {};
+            f.q[r * cols + j] = s / delta;
+        }
+    for (std::size_t i = 0; i < rows; ++i) {
+        Row y(R);
+        for (std::size_t k = 0; k < R; ++k) y[k] = num[i * R + k] * (delta / den[i]);
+        for (std::size_t r = 0; r < R; ++r) {  // t H = y, H upper triangular
+            if (y[r] % h[r][r] != 0) return {};
+            const i128 t = y[r] / h[r][r];
+            if (!in_limit(t)) return {};
+            f.p[i * R + r] = t;
+            for (std::size_t c = r; c < R; ++c) y[c] -= t * h[r][c];
         }
     }
-    const int rank = full.rank();
-    const auto R = static_cast<std::size_t>(rank);
-    const auto cols = static_cast<std::size_t>(m.cols);
-    std::vector<Factorization> out;
+    std::vector<Factorization> out{f};
 
-    // Generators: basis of their own lattice, each basis row carrying its combination of
-    // the generators in the extra columns, so coordinates convert back to the generators.
-    {
-        EchelonBasis gb(m.cols, rank);
-        bool ok = true;
-        for (std::size_t k = 0; k < R && ok; ++k) {
-            Row x = m.row(gens[k], m.cols + rank);
-            x[cols + k] = 1;
-            ok = gb.insert(std::move(x)) == EchelonBasis::Status::NewDirection;
-        }
-        Factorization f{rank, std::vector<i128>(static_cast<std::size_t>(m.rows) * R, 0), std::vector<i128>(R * cols)};
-        Row c;
-        for (int i = 0; i < m.rows && ok; ++i) {
-            ok = gb.solve(m.row(i, m.cols), c);
-            for (std::size_t k = 0; k < R && ok; ++k) {
-                i128 s = 0;
-                for (std::size_t r = 0; r < R; ++r) s += c[r] * gb.row(static_cast<int>(r))[cols + k];
-                ok = in_limit(s);
-                f.p[static_cast<std::size_t>(i) * R + k] = s;
-            }
-        }
-        if (ok) {
-            for (std::size_t k = 0; k < R; ++k)
-                for (std::size_t j = 0; j < cols; ++j) f.q[k * cols + j] = m.at(gens[k], static_cast<int>(j));
-            out.push_back(std::move(f));
-        }
-    }
-    // Lattice basis.
-    {
-        Factorization f{rank, std::vector<i128>(static_cast<std::size_t>(m.rows) * R, 0), std::vector<i128>(R * cols)};
+    // The same lattice L in Hermite form (a different, sometimes better, starting point).
+    std::vector<Row> qrows;
+    for (std::size_t r = 0; r < R; ++r) qrows.emplace_back(f.q.begin() + static_cast<std::ptrdiff_t>(r * cols), f.q.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols));
+    Basis hb;
+    if (hermite_basis(std::move(qrows), m.cols, static_cast<int>(R), hb) == BasisStatus::Ok && hb.rank() == static_cast<int>(R)) {
+        Factorization g{static_cast<int>(R), std::vector<i128>(rows * R), std::vector<i128>(R * cols)};
         bool ok = true;
         Row c;
-        for (int i = 0; i < m.rows && ok; ++i) {
-            ok = full.solve(m.row(i, m.cols), c);
-            for (std::size_t r = 0; r < R && ok; ++r) f.p[static_cast<std::size_t>(i) * R + r] = c[r];
+        for (std::size_t i = 0; i < rows && ok; ++i) {
+            ok = hb.solve(m.row(static_cast<int>(i), m.cols), c);
+            for (std::size_t r = 0; r < R && ok; ++r) g.p[i * R + r] = c[r];
         }
         if (ok) {
             for (std::size_t r = 0; r < R; ++r)
-                for (std::size_t j = 0; j < cols; ++j) f.q[r * cols + j] = full.row(static_cast<int>(r))[j];
-            out.push_back(std::move(f));
+                for (std::size_t j = 0; j < cols; ++j) g.q[r * cols + j] = hb.rows[r][j];
+            out.push_back(std::move(g));
         }
     }
     return out;

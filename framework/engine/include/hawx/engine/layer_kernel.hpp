@@ -57,6 +57,9 @@ public:
     /// (then float32 holds it exactly), float64 otherwise; values are integers either way.
     /// Shape [N, F, OH, OW] or [N, F].
     at::Tensor accumulate(const at::Tensor& codes) const;
+    /// Same from float activations quantized with `q` (fused into the separable path's
+    /// operand transform; identical results). Throws hawx::Error on NaN/Inf input.
+    at::Tensor accumulate(const at::Tensor& x, const ActQuant& q) const;
 
     /// One line per kernel part, e.g. "separable KV6 rank 2 (filters 0-63, 3 terms, 1 chunk)".
     std::string describe() const;

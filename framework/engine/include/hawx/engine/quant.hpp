@@ -13,7 +13,7 @@
 ///   weights per output channel likewise with their own z_w.
 /// The block multiplies the CODES: out = sum_k T[q_a][q_w] - z_w sum_k q_a - z_a sum_k q_w
 /// + K z_a z_w (the zero-point corrections are exact integer arithmetic, as in hardware).
-/// Rounding is round-half-to-even of x * (1 / s) in float32. A code is the operand's bit
+/// Rounding is round-half-to-even of x * (1 / s) in float32 (x times the float32 inverse scale). A code is the operand's bit
 /// pattern (two's complement for signed), 0..255.
 #include <ATen/ATen.h>
 
@@ -41,9 +41,15 @@ ActQuant make_act_quant(bool is_signed, float lo, float hi);
 /// Codes of x (any shape, float32) as uint8. Throws hawx::Error naming `what` when x holds
 /// NaN or Inf.
 at::Tensor quantize_codes(const at::Tensor& x, const ActQuant& q, const char* what);
-/// The code one value gets (the scalar definition every kernel follows).
+/// The code one value gets (the scalar definition every kernel follows). NaN maps to the
+/// zero point; callers detect non-finite input separately and refuse it.
 inline std::uint8_t quantize_one(float x, const ActQuant& q) {
-    float r = __builtin_nearbyintf(x * q.inv_scale);  // round-half-even in the default mode
+    float y = x * q.inv_scale;
+    // Clamp first (also sends +-Inf to the ends and NaN to 0): within +-4096 the result is
+    // the same after the final clamp, and adding then subtracting 1.5 * 2^23 rounds half to
+    // even exactly (round-to-nearest mode, |y| < 2^22), like nearbyint but vectorisable.
+    y = y > -4096.0f ? (y < 4096.0f ? y : 4096.0f) : (y <= -4096.0f ? -4096.0f : 0.0f);
+    float r = (y + 12582912.0f) - 12582912.0f;
     const float lo = q.is_signed ? -128.0f : 0.0f, hi = q.is_signed ? 127.0f : 255.0f;
     r += static_cast<float>(q.zero);
     r = r < lo ? lo : (r > hi ? hi : r);
