@@ -21,7 +21,8 @@ using hawx::test::P;
 
 namespace {
 
-// Library: 0 exact, 1 truncated k=4, 2 BAM(1,6), 3 DRUM k=4, 4 Mitchell, 5 random table.
+// Library: 0 exact, 1 truncated k=4, 2 BAM(1,6), 3 DRUM k=4 (rank-1 table), 4 Mitchell and
+// 5 a random table (gather only).
 BlockLibrary make_library(bool is_signed) {
     BlockLibrary lib;
     lib.push_back(compile_block(P<blocks::ExactMul>().b("signed", is_signed).make(), "EX"));
@@ -127,6 +128,11 @@ TEST_P(LayerKernelExact, EveryGranularityPathAndGeometryMatchesReference) {
     ASSERT_TRUE(lib[1]->separable) << "truncated multiplier should be separable";
     ASSERT_TRUE(lib[2]->separable) << "BAM should be separable";
     ASSERT_FALSE(lib[5]->separable) << "a random table cannot be low rank";
+    // DRUM approximates each operand on its own, T = d(a) * d(w): rank 1 as a table, one
+    // conv instead of the exact product plus two error terms.
+    ASSERT_TRUE(lib[3]->table_form);
+    EXPECT_EQ(lib[3]->terms(), 1);
+    EXPECT_FALSE(lib[4]->separable || lib[4]->table_form) << "Mitchell's log multiplier is not low rank";
     const std::int32_t za = is_signed ? 0 : 7;
     std::uint32_t seed = 1;
     for (const Case& c : cases()) {

@@ -226,6 +226,29 @@ TEST(Separable, SyntheticLowRankIsRecoveredExactly) {
         }
 }
 
+// The smallest rows of E need not span its row lattice: here u_r(a) is even for every code
+// but 255, so rows of small codes generate only a sublattice of index > 1 and the lattice
+// must be refined (rational coordinates with denominator 2) to keep P integer.
+TEST(Separable, RowsThatSpanOnlyASublatticeAreHandled) {
+    std::mt19937_64 rng(4242);
+    std::uniform_int_distribution<int> d(-6, 6);
+    for (int R : {1, 2, 3}) {
+        SCOPED_TRACE("R=" + std::to_string(R));
+        std::vector<std::int64_t> u(static_cast<std::size_t>(R) * 256), v(u.size());
+        for (auto& x : u) x = 2 * d(rng);
+        for (int r = 0; r < R; ++r) u[static_cast<std::size_t>(r) * 256 + 255] = 2 * d(rng) + 1;
+        for (auto& x : v) x = d(rng);
+        Table e(65536, 0);
+        for (int r = 0; r < R; ++r)
+            for (std::size_t a = 0; a < 256; ++a)
+                for (std::size_t w = 0; w < 256; ++w) e[a * 256 + w] += u[r * 256 + a] * v[r * 256 + w];
+        const auto f = factorize_error(e, 8);
+        ASSERT_TRUE(f.has_value());
+        expect_valid(*f, e);
+        EXPECT_EQ(f->rank, R);
+    }
+}
+
 TEST(Separable, FullRankNoiseIsRejected) {
     std::mt19937_64 rng(777);
     std::uniform_int_distribution<int> d(-1000, 1000);

@@ -55,6 +55,10 @@ std::shared_ptr<const CompiledBlock> compile_table(std::vector<std::int32_t> tab
         b->separable->method = "exact";
     } else if (max_rank > 0) {
         b->separable = factorize_error(err, max_rank);
+        std::vector<std::int64_t> t64(table.begin(), table.end());
+        const int limit = b->separable ? b->separable->rank : max_rank;  // want rank(T) <= rank(E)
+        auto tf = factorize_error(t64, limit);
+        if (tf && (!b->separable || tf->rank < 1 + b->separable->rank)) b->table_form = std::move(tf);
     }
     b->table = std::move(table);
     return b;

@@ -206,7 +206,9 @@ void run_gather(const Geometry& g, const GatherPart& part, const at::Tensor& cod
 // Separable path
 
 struct Term {
-    const CompiledBlock* block = nullptr;  // null: the exact product term
+    enum Kind { Exact, ACode, Block } kind = Exact;  // (a-za)(w-zw); a * (-zw) for table forms; a block's term
+    const CompiledBlock* block = nullptr;
+    const SeparableForm* form = nullptr;
     int r = 0;
     std::vector<float> lut;  // 256 entries: u(code)
     double umax = 0;
@@ -218,6 +220,8 @@ struct SepGroup {
     std::vector<std::size_t> terms;  // indices into Impl::terms
     at::Tensor weight;               // [nf, G*T*Cg/G... ] see build
     std::vector<std::pair<std::int64_t, std::int64_t>> chunks;  // stacked-channel [begin, end)
+    std::vector<std::int64_t> cst;   // per filter of the group: constant zero-point terms
+    bool any_cst = false;
     std::string label;
 };
 
@@ -349,6 +353,7 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         else
             used.insert(block_at(assignment, f, 0, g.K));
     std::map<int, bool> separable;  // block -> uses the separable path
+    std::map<int, const SeparableForm*> form;  // its form: of the table, or of the error
     for (int b : used) {
         const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
         if (blk.is_signed != wq.is_signed)
@@ -356,9 +361,9 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                         " but the layer is quantized " + (wq.is_signed ? "signed" : "unsigned"));
         bool sep = false;
         switch (path) {
-            case KernelPath::Auto: sep = blk.separable.has_value(); break;
+            case KernelPath::Auto: sep = blk.separable.has_value() || blk.table_form.has_value(); break;
             case KernelPath::Separable:
-                if (!blk.separable)
+                if (!blk.separable && !blk.table_form)
                     throw Error("block '" + blk.name + "': no exact low-rank separable form; use the gather path");
                 sep = true;
                 break;
@@ -366,7 +371,9 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             case KernelPath::Reference: sep = false; break;
         }
         separable[b] = sep;
+        form[b] = !sep ? nullptr : blk.table_form ? &*blk.table_form : &*blk.separable;
     }
+    const auto is_table_form = [&](int b) { return form[b] && form[b] == (library[static_cast<std::size_t>(b)]->table_form ? &*library[static_cast<std::size_t>(b)]->table_form : nullptr); };
 
     // Terms: the exact product (index 0) and each separable block's rank-1 corrections.
     std::map<int, std::size_t> first_term;  // block -> index of its first correction term
@@ -378,17 +385,27 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             t0.umax = std::max(t0.umax, std::fabs(static_cast<double>(t0.lut[c])));
         }
         m.terms.push_back(std::move(t0));
+        Term t1;  // index 1: the activation code itself, for -z_w * a at table-form positions
+        t1.kind = Term::ACode;
+        t1.lut.resize(256);
+        for (std::uint32_t c = 0; c < 256; ++c) {
+            t1.lut[c] = static_cast<float>(value_of(c, m.is_signed));
+            t1.umax = std::max(t1.umax, std::fabs(static_cast<double>(t1.lut[c])));
+        }
+        m.terms.push_back(std::move(t1));
         for (auto [b, sep] : separable) {
             if (!sep) continue;
             const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
             first_term[b] = m.terms.size();
-            for (int r = 0; r < blk.separable->rank; ++r) {
+            for (int r = 0; r < form[b]->rank; ++r) {
                 Term t;
+                t.kind = Term::Block;
                 t.block = &blk;
+                t.form = form[b];
                 t.r = r;
                 t.lut.resize(256);
                 for (std::uint32_t c = 0; c < 256; ++c) {
-                    const std::int64_t u = blk.separable->u[static_cast<std::size_t>(r) * 256 + c];
+                    const std::int64_t u = form[b]->u[static_cast<std::size_t>(r) * 256 + c];
                     t.lut[c] = static_cast<float>(u);
                     t.umax = std::max(t.umax, std::fabs(static_cast<double>(u)));
                 }
@@ -437,16 +454,22 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         SepGroup grp;
         grp.filters = filters;
         grp.all_filters = static_cast<std::int64_t>(filters.size()) == g.F;
-        grp.terms.push_back(0);
+        bool need_exact = false, need_acode = false;
+        for (int b : bset) {
+            if (is_table_form(b)) need_acode = need_acode || !m.is_signed;
+            else need_exact = true;
+        }
+        if (need_exact) grp.terms.push_back(0);
+        if (need_acode) grp.terms.push_back(1);
         for (int b : bset)
-            for (int r = 0; r < library[static_cast<std::size_t>(b)]->separable->rank; ++r)
-                grp.terms.push_back(first_term[b] + static_cast<std::size_t>(r));
+            for (int r = 0; r < form[b]->rank; ++r) grp.terms.push_back(first_term[b] + static_cast<std::size_t>(r));
         const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
         const std::int64_t nf = static_cast<std::int64_t>(filters.size());
         const std::int64_t S = T * g.Cg, khw = g.kh * g.kw;
         at::Tensor wt = at::zeros(g.linear ? at::IntArrayRef{nf, S} : at::IntArrayRef{nf, S, g.kh, g.kw}, at::kFloat);
         float* wp = wt.data_ptr<float>();
         std::vector<double> beta(static_cast<std::size_t>(nf * S), 0.0);  // per filter, stacked channel
+        grp.cst.assign(static_cast<std::size_t>(nf), 0);
         for (std::int64_t fi = 0; fi < nf; ++fi) {
             const std::int64_t f = filters[static_cast<std::size_t>(fi)];
             const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
@@ -455,12 +478,16 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                 if (!separable[b]) continue;
                 const std::uint32_t code = w[f * g.K + k];
                 const std::int64_t c = k / khw, ij = k % khw;
+                const bool tf = is_table_form(b);
+                // Table forms give T itself; the zero-point terms -z_a w + z_a z_w are a constant.
+                if (tf && !m.is_signed) grp.cst[static_cast<std::size_t>(fi)] += -static_cast<std::int64_t>(m.za) * code + static_cast<std::int64_t>(m.za) * zw;
                 for (std::int64_t t = 0; t < T; ++t) {
                     const Term& term = m.terms[grp.terms[static_cast<std::size_t>(t)]];
                     double v = 0;
-                    if (!term.block) v = value_of(code, m.is_signed) - (m.is_signed ? 0 : zw);
+                    if (term.kind == Term::Exact) v = tf ? 0 : value_of(code, m.is_signed) - (m.is_signed ? 0 : zw);
+                    else if (term.kind == Term::ACode) v = tf ? -static_cast<double>(zw) : 0;
                     else if (term.block == library[static_cast<std::size_t>(b)].get())
-                        v = static_cast<double>(term.block->separable->v[static_cast<std::size_t>(term.r) * 256 + code]);
+                        v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
                     if (v == 0) continue;
                     wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<float>(v);
                     beta[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += term.umax * std::fabs(v);
@@ -488,11 +515,18 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         }
         if (fallback_to_gather) break;
         grp.chunks.emplace_back(start, S);
+        for (std::int64_t fi = 0; fi < nf; ++fi) {
+            const double c = std::fabs(static_cast<double>(grp.cst[static_cast<std::size_t>(fi)]));
+            grp.any_cst = grp.any_cst || c != 0;
+            sep_bound[static_cast<std::size_t>(filters[static_cast<std::size_t>(fi)])] += c;
+        }
         if (g.G > 1 && grp.chunks.size() > 1) { fallback_to_gather = true; break; }
         grp.weight = wt;
         std::ostringstream os;
         os << "separable";
-        for (int b : bset) os << " " << library[static_cast<std::size_t>(b)]->name << " (rank " << library[static_cast<std::size_t>(b)]->separable->rank << ")";
+        for (int b : bset)
+            os << " " << library[static_cast<std::size_t>(b)]->name << " (" << (is_table_form(b) ? "table" : "error")
+               << " rank " << form[b]->rank << ")";
         os << ": " << nf << " of " << g.F << " filters, " << T << " terms, " << grp.chunks.size() << " chunk"
            << (grp.chunks.size() > 1 ? "s" : "");
         grp.label = os.str();
@@ -645,6 +679,10 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
             y = y.defined() ? y.add_(part) : part;
         }
         y = y.to(out_dtype);
+        if (grp.any_cst) {
+            at::Tensor c = at::tensor(grp.cst, at::kDouble).to(out_dtype);
+            y.add_(g.linear ? c.view({1, -1}) : c.view({1, -1, 1, 1}));
+        }
         if (grp.all_filters) {
             result = y;
         } else {

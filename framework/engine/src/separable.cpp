@@ -1,9 +1,9 @@
 #include "hawx/engine/separable.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
-#include <numeric>
 #include <utility>
 
 #include <hawx/sdk/block.hpp>
@@ -22,6 +22,9 @@ constexpr std::size_t kTable = std::size_t{kCodes} * kCodes;
 // __int128 with room to spare; past it we give up rather than risk overflow.
 constexpr i128 kLimit = i128{1} << 40;
 constexpr int kBits = 9;  // bits(x) = (1, b0, ..., b7)
+// Work allowed to the magnitude search per candidate (vector entries visited, about a
+// nanosecond each); the built-in blocks converge with a small fraction of it.
+constexpr long kSearchBudget = 2'000'000;
 
 i128 abs128(i128 x) { return x < 0 ? -x : x; }
 bool in_limit(i128 x) { return abs128(x) <= kLimit; }
@@ -48,9 +51,7 @@ bool axpy(Row& x, i128 m, const Row& h) {
 }
 
 // Row-echelon basis of an integer row lattice in Hermite normal form (positive pivots,
-// entries above each pivot reduced to [-p/2, p/2]). Rows have `cols` lattice columns
-// followed by carried columns that take part in every row operation but never hold a
-// pivot (used to record each basis row as a combination of the input rows).
+// entries above each pivot reduced to [-p/2, p/2]).
 struct Basis {
     int cols = 0;
     std::vector<Row> rows;
@@ -81,16 +82,13 @@ struct Basis {
     }
 };
 
-enum class BasisStatus { Ok, RankExceeded, Overflow };
-
 // Hermite basis of the lattice spanned by `rows`, column by column over all rows at once:
 // in each column a Euclid-style reduction (every other row minus the nearest multiple of the
 // row with the smallest nonzero entry, repeated) leaves a single row with a nonzero entry,
 // the gcd of the column, which becomes the pivot. Only unimodular row operations are used,
-// so the basis spans exactly the input lattice. Refining each pivot to the gcd of the whole
-// column before moving on keeps entries small, where inserting rows one by one with 2x2
-// extended-gcd steps lets them grow with the determinant of each intermediate sublattice.
-BasisStatus hermite_basis(std::vector<Row> rows, int cols, int max_rank, Basis& out) {
+// so the basis spans exactly the input lattice. Used on a basis (independent rows), where it
+// only changes the basis; entries can still grow, and past the limit we give up.
+bool hermite_basis(std::vector<Row> rows, int cols, Basis& out) {
     out = Basis{cols, {}, {}};
     auto nonzero_at = [](const Row& x, int c) { return x[static_cast<std::size_t>(c)] != 0; };
     auto lattice_zero = [&](const Row& x) {
@@ -110,7 +108,7 @@ BasisStatus hermite_basis(std::vector<Row> rows, int cols, int max_rank, Basis& 
             bool again = false;
             for (std::size_t i = 0; i < rows.size(); ++i) {
                 if (i == pivot || rows[i][k] == 0) continue;
-                if (!axpy(rows[i], -round_div(rows[i][k], rows[pivot][k]), rows[pivot])) return BasisStatus::Overflow;
+                if (!axpy(rows[i], -round_div(rows[i][k], rows[pivot][k]), rows[pivot])) return false;
                 again = again || rows[i][k] != 0;
             }
             if (!again) break;
@@ -119,7 +117,6 @@ BasisStatus hermite_basis(std::vector<Row> rows, int cols, int max_rank, Basis& 
         out.rows.push_back(std::move(rows[pivot]));
         out.piv.push_back(c);
         rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(pivot));
-        if (out.rank() > max_rank) return BasisStatus::RankExceeded;
         rows.erase(std::remove_if(rows.begin(), rows.end(), lattice_zero), rows.end());
     }
     // Hermite reduction (unimodular too): positive pivots, then each row reduced by the rows
@@ -130,9 +127,9 @@ BasisStatus hermite_basis(std::vector<Row> rows, int cols, int max_rank, Basis& 
     for (std::size_t j = 0; j < out.rows.size(); ++j) {
         const auto p = static_cast<std::size_t>(out.piv[j]);
         for (std::size_t i = 0; i < j; ++i)
-            if (!axpy(out.rows[i], -round_div(out.rows[i][p], out.rows[j][p]), out.rows[j])) return BasisStatus::Overflow;
+            if (!axpy(out.rows[i], -round_div(out.rows[i][p], out.rows[j][p]), out.rows[j])) return false;
     }
-    return BasisStatus::Ok;
+    return true;
 }
 
 // g = gcd(a, b) >= 0 and s, t with s * a + t * b = g (|s|, |t| <= max(|a|, |b|)).
@@ -217,12 +214,10 @@ struct Matrix {
     }
 };
 
-enum class Outcome { Ok, RankExceeded, GiveUp };
-
 // Independent rows of M mod p, picked greedily in `order` (hence independent over Q too),
-// with pivot columns `piv` such that M[gens][piv] is invertible mod p. RankExceeded as soon
-// as more than max_rank are found (the rank over Q is at least the rank mod p).
-Outcome rank_profile(const Matrix& m, const std::vector<int>& order, int max_rank, std::vector<int>& gens,
+// with pivot columns `piv` such that M[gens][piv] is invertible mod p. False as soon as more
+// than max_rank are found (the rank over Q is at least the rank mod p).
+bool rank_profile(const Matrix& m, const std::vector<int>& order, int max_rank, std::vector<int>& gens,
                      std::vector<int>& piv) {
     const auto cols = static_cast<std::size_t>(m.cols);
     std::vector<std::vector<u64>> basis;  // reduced row echelon form mod p
@@ -251,9 +246,9 @@ Outcome rank_profile(const Matrix& m, const std::vector<int>& order, int max_ran
         basis.push_back(x);
         piv.push_back(static_cast<int>(lead));
         gens.push_back(i);
-        if (static_cast<int>(gens.size()) > max_rank) return Outcome::RankExceeded;
+        if (static_cast<int>(gens.size()) > max_rank) return false;
     }
-    return Outcome::Ok;
+    return true;
 }
 
 // Inverse of the R x R matrix a mod p (row-major); false when singular.
@@ -277,32 +272,49 @@ bool invert_p(std::vector<u64> a, std::size_t n, std::vector<u64>& inv) {
     return true;
 }
 
+// Bounds for hnf_insert: rows of H, and y when a column step starts, stay within kRowMax
+// (entries are reduced modulo pivots, which divide delta <= 2^40); transient values within
+// kWide. So every product q * h (|q| <= kWide, |h| <= kRowMax) fits in __int128.
+constexpr i128 kRowMax = i128{1} << 41;
+constexpr i128 kWide = i128{1} << 84;
+
+// x[c] -= q * h[c] for c >= from; false when a value leaves the bounds above.
+bool sub_multiple(Row& x, i128 q, const Row& h, std::size_t from) {
+    if (q == 0) return true;
+    if (abs128(q) > kWide) return false;
+    for (std::size_t c = from; c < x.size(); ++c) {
+        if (abs128(h[c]) > kRowMax) return false;
+        x[c] -= q * h[c];
+        if (abs128(x[c]) > kWide) return false;
+    }
+    return true;
+}
+
 // Inserts y into the Hermite basis H (R x R, upper triangular, positive pivots) of a
 // full-rank lattice that contains delta * Z^R. Unimodular steps only: subtracting a multiple
 // of a basis row, and the extended-gcd 2x2 step [[s, t], [-y_j/g, h_jj/g]] of determinant
-// 1. After each column the pending y is size-reduced by the rows below (pivots divide
-// delta, since delta * e_j is in the lattice), so nothing grows past about delta^2.
+// 1. Every pivot divides delta (delta * e_j is in the lattice), and after each column the
+// pending y and a changed row are size-reduced by the rows below, so entries stay about
+// delta in size instead of growing with every step. False when a bound is exceeded.
 bool hnf_insert(std::vector<Row>& h, Row y) {
     const std::size_t R = h.size();
-    constexpr i128 kWide = i128{1} << 100;  // intermediate bound; final entries are <= delta
     auto reduce_tail = [&](Row& x, std::size_t from) {
-        for (std::size_t k = from; k < R; ++k) {
-            const i128 q = round_div(x[k], h[k][k]);
-            if (q == 0) continue;
-            for (std::size_t c = k; c < R; ++c) x[c] -= q * h[k][c];
-        }
-        for (const i128 e : x)
-            if (abs128(e) > kWide) return false;
+        for (std::size_t k = from; k < R; ++k)
+            if (!sub_multiple(x, round_div(x[k], h[k][k]), h[k], k)) return false;
         return true;
+    };
+    auto small = [](const Row& x) {
+        return std::all_of(x.begin(), x.end(), [](i128 e) { return abs128(e) <= kRowMax; });
     };
     bool changed = false;
     for (std::size_t j = 0; j < R; ++j) {
         if (y[j] == 0) continue;
+        if (!small(y)) return false;
         const i128 hjj = h[j][j], yj = y[j];
         if (yj % hjj == 0) {
-            for (std::size_t c = j; c < R; ++c) y[c] -= (yj / hjj) * h[j][c];
+            if (!sub_multiple(y, yj / hjj, h[j], j)) return false;
         } else {
-            i128 g, s, t;
+            i128 g, s, t;  // |s|, |t| <= kRowMax
             ext_gcd(hjj, yj, g, s, t);
             for (std::size_t c = j; c < R; ++c) {
                 const i128 nh = s * h[j][c] + t * y[c], ny = (hjj / g) * y[c] - (yj / g) * h[j][c];
@@ -315,11 +327,9 @@ bool hnf_insert(std::vector<Row>& h, Row y) {
     }
     if (changed)  // rows above a changed pivot: reduce them again, top-down per pivot
         for (std::size_t j = 0; j < R; ++j)
-            for (std::size_t i = 0; i < j; ++i) {
-                const i128 q = round_div(h[i][j], h[j][j]);
-                for (std::size_t c = j; c < R && q != 0; ++c) h[i][c] -= q * h[j][c];
-            }
-    return true;
+            for (std::size_t i = 0; i < j; ++i)
+                if (!sub_multiple(h[i], round_div(h[i][j], h[j][j]), h[j], j)) return false;
+    return std::all_of(h.begin(), h.end(), small);
 }
 
 // An exact integer rank factorization of M built on R = rank(M) of its own rows G
@@ -347,9 +357,11 @@ std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool
         return row_max[static_cast<std::size_t>(x)] < row_max[static_cast<std::size_t>(y)];
     });
     std::vector<int> gens, piv;
-    const Outcome o = rank_profile(m, order, max_rank, gens, piv);
-    if (o == Outcome::RankExceeded) rank_exceeded = true;
-    if (o != Outcome::Ok || gens.empty()) return {};
+    if (!rank_profile(m, order, max_rank, gens, piv)) {
+        rank_exceeded = true;
+        return {};
+    }
+    if (gens.empty()) return {};
     const std::size_t R = gens.size();
 
     // c_x = x[piv] * G[:, piv]^-1 mod p, lifted to fractions num / den and verified exactly.
@@ -416,7 +428,7 @@ std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool
     std::vector<Row> qrows;
     for (std::size_t r = 0; r < R; ++r) qrows.emplace_back(f.q.begin() + static_cast<std::ptrdiff_t>(r * cols), f.q.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols));
     Basis hb;
-    if (hermite_basis(std::move(qrows), m.cols, static_cast<int>(R), hb) == BasisStatus::Ok && hb.rank() == static_cast<int>(R)) {
+    if (hermite_basis(std::move(qrows), m.cols, hb) && hb.rank() == static_cast<int>(R)) {
         Factorization g{static_cast<int>(R), std::vector<i128>(rows * R), std::vector<i128>(R * cols)};
         bool ok = true;
         Row c;
@@ -433,78 +445,82 @@ std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool
     return out;
 }
 
-// The working form: E[a][w] = sum_r u[r][a] v[r][w], values as i128 within the limit.
+// The working form: E[a][w] = sum_r u[r][a] v[r][w], every value within the limit.
 struct Terms {
     int rank = 0;
-    std::vector<i128> u, v;  // rank x 256 each
+    std::vector<std::int64_t> u, v;  // rank x 256 each
+    std::int64_t* U(int r) { return &u[static_cast<std::size_t>(r) * kCodes]; }
+    std::int64_t* V(int r) { return &v[static_cast<std::size_t>(r) * kCodes]; }
 };
 
-i128 max_abs(const i128* x) {
-    i128 m = 0;
-    for (int k = 0; k < kCodes; ++k) m = std::max(m, abs128(x[k]));
+std::int64_t max_abs(const std::int64_t* x) {
+    std::int64_t m = 0;
+    for (int k = 0; k < kCodes; ++k) m = std::max(m, abs64(x[k]));
     return m;
 }
 
-i128 bound_of(const Terms& t) {
+i128 bound_of(Terms& t) {
     i128 b = 0;
-    for (int r = 0; r < t.rank; ++r) b += max_abs(&t.u[static_cast<std::size_t>(r) * kCodes]) * max_abs(&t.v[static_cast<std::size_t>(r) * kCodes]);
+    for (int r = 0; r < t.rank; ++r) b += i128{max_abs(t.U(r))} * max_abs(t.V(r));
     return b;
 }
 
 // Magnitude reduction by unimodular pair moves: for r != s and an integer c,
 //     v_r += c v_s,  u_s -= c u_r
 // leaves sum_r u_r v_r unchanged (u_r v_r + u_s v_s = u_r (v_r + c v_s) + (u_s - c u_r) v_s).
-// Greedy descent on term_bound over a few candidate c per pair (small ones, and the
-// least-squares steps of either side); stops when no move helps or the work budget is spent.
-void reduce_magnitudes(Terms& t) {
+// Greedy descent on term_bound, trying per pair c = +-1, +-2 and the least-squares steps of
+// either side; stops when no move helps or `budget` (vector entries visited) is spent, so
+// the cost stays bounded for any rank.
+void reduce_magnitudes(Terms& t, long budget) {
     const int R = t.rank;
     if (R < 2) return;
     std::vector<i128> mu(static_cast<std::size_t>(R)), mv(static_cast<std::size_t>(R));
-    auto U = [&](int r) { return &t.u[static_cast<std::size_t>(r) * kCodes]; };
-    auto V = [&](int r) { return &t.v[static_cast<std::size_t>(r) * kCodes]; };
-    for (int r = 0; r < R; ++r) mu[static_cast<std::size_t>(r)] = max_abs(U(r)), mv[static_cast<std::size_t>(r)] = max_abs(V(r));
-    // Max-norm of x + c y, or -1 when an entry leaves the limit.
-    auto combo_max = [](const i128* x, const i128* y, i128 c) {
-        i128 m = 0;
+    for (int r = 0; r < R; ++r) mu[static_cast<std::size_t>(r)] = max_abs(t.U(r)), mv[static_cast<std::size_t>(r)] = max_abs(t.V(r));
+    // Max-norm of x + c y, or -1 once it exceeds `cap` (or the limit): the caller only
+    // wants values below cap.
+    auto combo_max = [&budget](const std::int64_t* x, const std::int64_t* y, std::int64_t c, i128 cap) -> i128 {
+        const i128 stop = std::min(cap, kLimit + 1);
+        std::int64_t m = 0;
         for (int k = 0; k < kCodes; ++k) {
-            const i128 e = abs128(x[k] + c * y[k]);
-            if (e > kLimit) return i128{-1};
-            m = std::max(m, e);
+            m = std::max(m, abs64(x[k] + c * y[k]));
+            if (m >= stop) return budget -= k + 1, -1;
         }
+        budget -= kCodes;
         return m;
     };
-    auto dot = [](const i128* x, const i128* y) {
-        i128 s = 0;
-        for (int k = 0; k < kCodes; ++k) s += x[k] * y[k];
-        return s;
+    auto ratio = [](const std::int64_t* x, const std::int64_t* y) -> std::int64_t {
+        double xy = 0, yy = 0;
+        for (int k = 0; k < kCodes; ++k) xy += static_cast<double>(x[k]) * static_cast<double>(y[k]), yy += static_cast<double>(y[k]) * static_cast<double>(y[k]);
+        const double q = yy > 0 ? xy / yy : 0;
+        return std::abs(q) < 1048576.0 ? static_cast<std::int64_t>(std::llround(q)) : 0;
     };
-    long budget = 40'000'000 / kCodes;  // combo evaluations; keeps the worst case well under 0.1 s
     for (bool improved = true; improved && budget > 0;) {
         improved = false;
         for (int r = 0; r < R && budget > 0; ++r)
             for (int s = 0; s < R && budget > 0; ++s) {
                 if (r == s) continue;
                 const auto ri = static_cast<std::size_t>(r), si = static_cast<std::size_t>(s);
-                i128 cands[8] = {1, -1, 2, -2, 0, 0, 0, 0};
-                int nc = 4;
-                const i128 vv = dot(V(s), V(s)), uu = dot(U(r), U(r));
-                if (vv != 0) cands[nc++] = -round_div(dot(V(r), V(s)), vv);
-                if (uu != 0) cands[nc++] = round_div(dot(U(s), U(r)), uu);
+                std::int64_t cands[6] = {1, -1, 2, -2, -ratio(t.V(r), t.V(s)), ratio(t.U(s), t.U(r))};
+                budget -= 4 * kCodes;
                 const i128 old = mu[ri] * mv[ri] + mu[si] * mv[si];
-                i128 best = old, best_c = 0, best_nv = 0, best_nu = 0;
-                for (int k = 0; k < nc; ++k) {
-                    const i128 c = cands[k];
-                    if (c == 0 || !in_limit(c)) continue;
-                    --budget;
-                    const i128 nv = combo_max(V(r), V(s), c);
+                i128 best = old, best_nv = 0, best_nu = 0;
+                std::int64_t best_c = 0;
+                for (int k = 0; k < 6; ++k) {
+                    const std::int64_t c = cands[k];
+                    if (c == 0 || std::find(cands, cands + k, c) != cands + k) continue;
+                    // The new cost mu_r * nv + nu * mv_s must beat `best`: caps on nv, then nu.
+                    const i128 nv = combo_max(t.V(r), t.V(s), c, mu[ri] > 0 ? (best + mu[ri] - 1) / mu[ri] : kLimit + 1);
                     if (nv < 0) continue;
-                    const i128 nu = combo_max(U(s), U(r), -c);
+                    const i128 rest = best - mu[ri] * nv;
+                    if (rest <= 0) continue;
+                    const i128 nu = combo_max(t.U(s), t.U(r), -c, mv[si] > 0 ? (rest + mv[si] - 1) / mv[si] : kLimit + 1);
                     if (nu < 0) continue;
                     const i128 val = mu[ri] * nv + nu * mv[si];
                     if (val < best) best = val, best_c = c, best_nv = nv, best_nu = nu;
                 }
                 if (best_c == 0) continue;
-                for (int k = 0; k < kCodes; ++k) V(r)[k] += best_c * V(s)[k], U(s)[k] -= best_c * U(r)[k];
+                std::int64_t *vr = t.V(r), *vs = t.V(s), *us = t.U(s), *ur = t.U(r);
+                for (int k = 0; k < kCodes; ++k) vr[k] += best_c * vs[k], us[k] -= best_c * ur[k];
                 mv[ri] = best_nv, mu[si] = best_nu;
                 improved = true;
             }
@@ -515,31 +531,28 @@ void reduce_magnitudes(Terms& t) {
 // v_r, which leaves term_bound unchanged) with its first nonzero value positive.
 void canonicalize(Terms& t) {
     for (int r = 0; r < t.rank; ++r) {
-        i128* u = &t.u[static_cast<std::size_t>(r) * kCodes];
-        i128* v = &t.v[static_cast<std::size_t>(r) * kCodes];
+        std::int64_t *u = t.U(r), *v = t.V(r);
         i128 g = 0, first = 0;
         for (int k = 0; k < kCodes; ++k) {
-            i128 a = abs128(u[k]), b = g;
-            while (b != 0) { const i128 tmp = a % b; a = b; b = tmp; }
-            g = a;
+            g = gcd128(g, u[k]);
             if (first == 0) first = u[k];
         }
         if (g == 0) continue;
         if (first < 0) g = -g;
         bool fits = true;
-        for (int k = 0; k < kCodes; ++k) fits = fits && in_limit(v[k] * g);
+        for (int k = 0; k < kCodes; ++k) fits = fits && in_limit(i128{v[k]} * g);
         if (!fits) continue;
-        for (int k = 0; k < kCodes; ++k) u[k] /= g, v[k] *= g;
+        for (int k = 0; k < kCodes; ++k) u[k] = static_cast<std::int64_t>(u[k] / g), v[k] = static_cast<std::int64_t>(v[k] * g);
     }
 }
 
 i128 bit_of(int code, int i) { return i == 0 ? 1 : (code >> (i - 1)) & 1; }
 
 // Maps a factorization of the 9x9 bit matrix (rows: activation bits, or weight bits when
-// `transposed`) to functions of the codes.
-Terms terms_from_bits(const Factorization& f, bool transposed) {
+// `transposed`) to functions of the codes; nullopt when a value exceeds the limit.
+std::optional<Terms> terms_from_bits(const Factorization& f, bool transposed) {
     const int R = f.rank;
-    Terms t{R, std::vector<i128>(static_cast<std::size_t>(R) * kCodes), std::vector<i128>(static_cast<std::size_t>(R) * kCodes)};
+    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes), std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
     for (int r = 0; r < R; ++r)
         for (int x = 0; x < kCodes; ++x) {
             i128 left = 0, right = 0;  // from P (row side) and Q (column side)
@@ -547,21 +560,23 @@ Terms terms_from_bits(const Factorization& f, bool transposed) {
                 left += bit_of(x, i) * f.p[static_cast<std::size_t>(i) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)];
                 right += f.q[static_cast<std::size_t>(r) * kBits + static_cast<std::size_t>(i)] * bit_of(x, i);
             }
+            if (!in_limit(left) || !in_limit(right)) return std::nullopt;
             const std::size_t k = static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(x);
-            (transposed ? t.v : t.u)[k] = left;
-            (transposed ? t.u : t.v)[k] = right;
+            (transposed ? t.v : t.u)[k] = static_cast<std::int64_t>(left);
+            (transposed ? t.u : t.v)[k] = static_cast<std::int64_t>(right);
         }
     return t;
 }
 
-Terms terms_from_table(const Factorization& f, bool transposed) {
+// The same for a factorization of the table itself (entries already within the limit).
+std::optional<Terms> terms_from_table(const Factorization& f, bool transposed) {
     const int R = f.rank;
-    Terms t{R, std::vector<i128>(static_cast<std::size_t>(R) * kCodes), std::vector<i128>(static_cast<std::size_t>(R) * kCodes)};
+    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes), std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
     for (int r = 0; r < R; ++r)
         for (int x = 0; x < kCodes; ++x) {
             const std::size_t k = static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(x);
-            (transposed ? t.v : t.u)[k] = f.p[static_cast<std::size_t>(x) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)];
-            (transposed ? t.u : t.v)[k] = f.q[k];
+            (transposed ? t.v : t.u)[k] = static_cast<std::int64_t>(f.p[static_cast<std::size_t>(x) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)]);
+            (transposed ? t.u : t.v)[k] = static_cast<std::int64_t>(f.q[k]);
         }
     return t;
 }
@@ -629,8 +644,9 @@ std::int64_t SeparableForm::term_bound() const {
 
 bool SeparableForm::reproduces(const std::vector<std::int64_t>& error) const {
     check_size(error, "separable form");
+    if (rank < 0) return false;
     const auto R = static_cast<std::size_t>(rank);
-    if (rank < 0 || u.size() != R * kCodes || v.size() != R * kCodes) return false;
+    if (u.size() != R * kCodes || v.size() != R * kCodes) return false;
     std::vector<i128> row(kCodes);
     for (std::size_t a = 0; a < kCodes; ++a) {
         std::fill(row.begin(), row.end(), 0);
@@ -674,8 +690,10 @@ std::optional<SeparableForm> factorize_error(const std::vector<std::int64_t>& er
         const char* method;
     };
     std::optional<Candidate> best;
-    auto consider = [&](Terms t, const char* method) {
-        reduce_magnitudes(t);
+    auto consider = [&](std::optional<Terms> candidate, const char* method) {
+        if (!candidate) return;
+        Terms& t = *candidate;
+        reduce_magnitudes(t, kSearchBudget);
         const i128 b = bound_of(t);
         if (b > std::numeric_limits<std::int64_t>::max() / 2) return;
         if (!best || t.rank < best->terms.rank || (t.rank == best->terms.rank && b < best->bound))

@@ -38,13 +38,22 @@ struct CompiledBlock {
     /// table_type; 65536 elements of 2 or 4 bytes.
     std::vector<std::uint8_t> columns;
     std::optional<SeparableForm> separable;  ///< E = T - a*w = sum_r u_r(a) v_r(w)
+    /// T itself = sum_r p_r(a) q_r(w), kept when its rank is below 1 + rank(E) (the exact
+    /// product term is then not needed: a DRUM-style block, d(a) * d(w), is rank 1).
+    std::optional<SeparableForm> table_form;
 
     const void* column(std::uint32_t w_code) const {
         const std::size_t es = table_type == TableType::Int32 ? 4 : 2;
         return columns.data() + static_cast<std::size_t>(w_code) * 256 * es;
     }
     std::int32_t lookup(std::uint32_t a_code, std::uint32_t w_code) const { return table[(a_code << 8) | w_code]; }
+    /// Rank of the error's separable form (-1: none).
     int rank() const { return separable ? separable->rank : -1; }
+    /// Float32 conv/GEMM terms the separable path needs for this block (-1: gather only).
+    int terms() const {
+        if (table_form) return table_form->rank;
+        return separable ? 1 + separable->rank : -1;
+    }
 };
 
 /// Prepares a block for the engine. The engine emulates 8x8-bit multipliers; any other
