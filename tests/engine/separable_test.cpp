@@ -61,7 +61,8 @@ int rank_mod_p(const Table& e) {
         for (int r = rank; r < 256 && piv < 0; ++r)
             if (m[static_cast<std::size_t>(r * 256 + col)] != 0) piv = r;
         if (piv < 0) continue;
-        for (int c = 0; c < 256; ++c) std::swap(m[static_cast<std::size_t>(piv * 256 + c)], m[static_cast<std::size_t>(rank * 256 + c)]);
+        for (int c = 0; c < 256; ++c)
+            std::swap(m[static_cast<std::size_t>(piv * 256 + c)], m[static_cast<std::size_t>(rank * 256 + c)]);
         const std::int64_t inv = pw(m[static_cast<std::size_t>(rank * 256 + col)], p - 2);
         for (int r = rank + 1; r < 256; ++r) {
             const std::int64_t f = m[static_cast<std::size_t>(r * 256 + col)] * inv % p;
@@ -290,11 +291,27 @@ TEST(Separable, BitBilinearTableFromRankTwoC) {
     }
 }
 
+// Not a partial-product design, but DRUM multiplies the reduced operands exactly:
+// T = f(a) f(w) with f(x) = sign(x) reduce(|x|), so E = f(a) f(w) - a w has rank <= 2, and
+// exactly 2 for k < 8 (f is then not a multiple of the identity).
+TEST(Separable, DrumMulHasRankTwo) {
+    for (bool s : {true, false})
+        for (int k : {3, 4, 6, 7}) {
+            SCOPED_TRACE("signed=" + std::to_string(s) + " k=" + std::to_string(k));
+            const Table e = errors_of(make<DrumMul>({B("signed", s), I("k", k)}));
+            const auto f = factorize_error(e, 8);
+            ASSERT_TRUE(f.has_value());
+            expect_valid(*f, e);
+            EXPECT_EQ(f->rank, 2);
+        }
+}
+
 // DRUM and Mitchell are not partial-product designs: no promise of a low rank; only
 // consistency (found => exact; not found => the rank really is above max_rank).
 TEST(Separable, DrumAndMitchellAreConsistent) {
     std::vector<std::pair<std::string, Table>> cases;
-    for (int k : {3, 4, 6, 7}) cases.emplace_back("drum_mul k=" + std::to_string(k), errors_of(make<DrumMul>({I("k", k)})));
+    for (int k : {3, 4, 6, 7})
+        cases.emplace_back("drum_mul k=" + std::to_string(k), errors_of(make<DrumMul>({I("k", k)})));
     cases.emplace_back("mitchell_mul", errors_of(make<MitchellMul>()));
     cases.emplace_back("mitchell_mul frac_bits=2", errors_of(make<MitchellMul>({I("frac_bits", 2)})));
     for (const auto& [name, e] : cases)
@@ -325,7 +342,8 @@ TEST(Separable, DefaultExperimentBlocks) {
     };
     std::vector<Case> cases;
     cases.push_back({"core.exact_mul", errors_of(make<ExactMul>())});
-    for (int k : {2, 4, 6}) cases.push_back({"core.truncated_mul k=" + std::to_string(k), errors_of(make<TruncatedMul>({I("k", k)}))});
+    for (int k : {2, 4, 6})
+        cases.push_back({"core.truncated_mul k=" + std::to_string(k), errors_of(make<TruncatedMul>({I("k", k)}))});
     cases.push_back({"core.bam_mul hbl=1 vbl=6", errors_of(make<BamMul>({I("hbl", 1), I("vbl", 6)}))});
     cases.push_back({"core.bam_mul hbl=2 vbl=8", errors_of(make<BamMul>({I("hbl", 2), I("vbl", 8)}))});
     cases.push_back({"core.drum_mul k=6", errors_of(make<DrumMul>({I("k", 6)}))});
@@ -339,12 +357,12 @@ TEST(Separable, DefaultExperimentBlocks) {
         char line[200];
         if (f) {
             expect_valid(*f, c.e);
-            std::snprintf(line, sizeof line, "  %-26s rank %2d  %-15s term_bound %6lld  %.1f ms", c.name.c_str(), f->rank,
-                          f->method.c_str(), static_cast<long long>(f->term_bound()), sec * 1e3);
+            std::snprintf(line, sizeof line, "  %-26s rank %2d  %-15s term_bound %6lld  %.1f ms", c.name.c_str(),
+                          f->rank, f->method.c_str(), static_cast<long long>(f->term_bound()), sec * 1e3);
         } else {
             EXPECT_GT(rank_mod_p(c.e), max_rank);
-            std::snprintf(line, sizeof line, "  %-26s none at max_rank %d (rank mod p %d)  %.1f ms", c.name.c_str(), max_rank,
-                          rank_mod_p(c.e), sec * 1e3);
+            std::snprintf(line, sizeof line, "  %-26s none at max_rank %d (rank mod p %d)  %.1f ms", c.name.c_str(),
+                          max_rank, rank_mod_p(c.e), sec * 1e3);
         }
         std::cout << line << "\n";
     }

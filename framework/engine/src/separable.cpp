@@ -17,9 +17,10 @@ __extension__ typedef __int128 i128;
 
 constexpr int kCodes = 256;
 constexpr std::size_t kTable = std::size_t{kCodes} * kCodes;
-// Every intermediate integer (basis entries, coefficients, u and v values) stays within
-// 2^40 in magnitude, so products of two of them and sums of a few such products fit in
-// __int128 with room to spare; past it we give up rather than risk overflow.
+// Values passed between steps (table entries, basis entries, coefficients, u and v) stay
+// within 2^40 in magnitude, so products of two of them and sums of many such products fit
+// in __int128 with room to spare; past it we give up (nullopt) rather than risk overflow.
+// The few places with wider transients say so and check their own bounds.
 constexpr i128 kLimit = i128{1} << 40;
 constexpr int kBits = 9;  // bits(x) = (1, b0, ..., b7)
 // Work allowed to the magnitude search per candidate (vector entries visited, about a
@@ -132,14 +133,21 @@ bool hermite_basis(std::vector<Row> rows, int cols, Basis& out) {
     return true;
 }
 
+// (x0, x1) <- (x1, x0 - q * x1): one step of the (extended) Euclidean algorithm.
+void euclid_step(i128& x0, i128& x1, i128 q) {
+    const i128 next = x0 - q * x1;
+    x0 = x1;
+    x1 = next;
+}
+
 // g = gcd(a, b) >= 0 and s, t with s * a + t * b = g (|s|, |t| <= max(|a|, |b|)).
 void ext_gcd(i128 a, i128 b, i128& g, i128& s, i128& t) {
     i128 r0 = a, r1 = b, s0 = 1, s1 = 0, t0 = 0, t1 = 1;
     while (r1 != 0) {
         const i128 q = r0 / r1;
-        i128 tmp = r0 - q * r1; r0 = r1; r1 = tmp;
-        tmp = s0 - q * s1; s0 = s1; s1 = tmp;
-        tmp = t0 - q * t1; t0 = t1; t1 = tmp;
+        euclid_step(r0, r1, q);
+        euclid_step(s0, s1, q);
+        euclid_step(t0, t1, q);
     }
     if (r0 < 0) r0 = -r0, s0 = -s0, t0 = -t0;
     g = r0, s = s0, t = t0;
@@ -180,8 +188,8 @@ bool rational_from_p(u64 a, i128& n, i128& d) {
     i128 r0 = static_cast<i128>(kP), r1 = static_cast<i128>(a), t0 = 0, t1 = 1;
     while (r1 > bound) {
         const i128 q = r0 / r1;
-        i128 tmp = r0 - q * r1; r0 = r1; r1 = tmp;
-        tmp = t0 - q * t1; t0 = t1; t1 = tmp;
+        euclid_step(r0, r1, q);
+        euclid_step(t0, t1, q);
     }
     if (t1 == 0 || abs128(t1) > bound) return false;
     n = t1 < 0 ? -r1 : r1;
@@ -200,11 +208,15 @@ struct Factorization {
 struct Matrix {
     int rows = 0, cols = 0;
     std::vector<std::int64_t> a;
-    std::int64_t at(int i, int j) const { return a[static_cast<std::size_t>(i) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(j)]; }
+    std::int64_t at(int i, int j) const {
+        return a[static_cast<std::size_t>(i) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(j)];
+    }
     Matrix transposed() const {
         Matrix t{cols, rows, std::vector<std::int64_t>(a.size())};
         for (int i = 0; i < rows; ++i)
-            for (int j = 0; j < cols; ++j) t.a[static_cast<std::size_t>(j) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(i)] = at(i, j);
+            for (int j = 0; j < cols; ++j)
+                t.a[static_cast<std::size_t>(j) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(i)] =
+                    at(i, j);
         return t;
     }
     Row row(int i, int width) const {
@@ -218,7 +230,7 @@ struct Matrix {
 // with pivot columns `piv` such that M[gens][piv] is invertible mod p. False as soon as more
 // than max_rank are found (the rank over Q is at least the rank mod p).
 bool rank_profile(const Matrix& m, const std::vector<int>& order, int max_rank, std::vector<int>& gens,
-                     std::vector<int>& piv) {
+                  std::vector<int>& piv) {
     const auto cols = static_cast<std::size_t>(m.cols);
     std::vector<std::vector<u64>> basis;  // reduced row echelon form mod p
     std::vector<u64> x(cols);
@@ -259,14 +271,22 @@ bool invert_p(std::vector<u64> a, std::size_t n, std::vector<u64>& inv) {
         std::size_t r = c;
         while (r < n && a[r * n + c] == 0) ++r;
         if (r == n) return false;
-        for (std::size_t k = 0; k < n; ++k) std::swap(a[r * n + k], a[c * n + k]), std::swap(inv[r * n + k], inv[c * n + k]);
+        for (std::size_t k = 0; k < n; ++k) {
+            std::swap(a[r * n + k], a[c * n + k]);
+            std::swap(inv[r * n + k], inv[c * n + k]);
+        }
         const u64 s = inv_p(a[c * n + c]);
-        for (std::size_t k = 0; k < n; ++k) a[c * n + k] = mul_p(a[c * n + k], s), inv[c * n + k] = mul_p(inv[c * n + k], s);
+        for (std::size_t k = 0; k < n; ++k) {
+            a[c * n + k] = mul_p(a[c * n + k], s);
+            inv[c * n + k] = mul_p(inv[c * n + k], s);
+        }
         for (std::size_t i = 0; i < n; ++i) {
             const u64 f = a[i * n + c];
             if (i == c || f == 0) continue;
-            for (std::size_t k = 0; k < n; ++k)
-                a[i * n + k] = sub_p(a[i * n + k], mul_p(f, a[c * n + k])), inv[i * n + k] = sub_p(inv[i * n + k], mul_p(f, inv[c * n + k]));
+            for (std::size_t k = 0; k < n; ++k) {
+                a[i * n + k] = sub_p(a[i * n + k], mul_p(f, a[c * n + k]));
+                inv[i * n + k] = sub_p(inv[i * n + k], mul_p(f, inv[c * n + k]));
+            }
         }
     }
     return true;
@@ -351,7 +371,8 @@ std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool
     std::vector<std::int64_t> row_max(rows, 0);
     for (std::size_t i = 0; i < rows; ++i) {
         order[i] = static_cast<int>(i);
-        for (std::size_t j = 0; j < cols; ++j) row_max[i] = std::max(row_max[i], abs64(m.at(static_cast<int>(i), static_cast<int>(j))));
+        for (std::size_t j = 0; j < cols; ++j)
+            row_max[i] = std::max(row_max[i], abs64(m.at(static_cast<int>(i), static_cast<int>(j))));
     }
     std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
         return row_max[static_cast<std::size_t>(x)] < row_max[static_cast<std::size_t>(y)];
@@ -426,7 +447,9 @@ std::vector<Factorization> factor_candidates(const Matrix& m, int max_rank, bool
 
     // The same lattice L in Hermite form (a different, sometimes better, starting point).
     std::vector<Row> qrows;
-    for (std::size_t r = 0; r < R; ++r) qrows.emplace_back(f.q.begin() + static_cast<std::ptrdiff_t>(r * cols), f.q.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols));
+    for (std::size_t r = 0; r < R; ++r)
+        qrows.emplace_back(f.q.begin() + static_cast<std::ptrdiff_t>(r * cols),
+                           f.q.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols));
     Basis hb;
     if (hermite_basis(std::move(qrows), m.cols, hb) && hb.rank() == static_cast<int>(R)) {
         Factorization g{static_cast<int>(R), std::vector<i128>(rows * R), std::vector<i128>(R * cols)};
@@ -475,7 +498,10 @@ void reduce_magnitudes(Terms& t, long budget) {
     const int R = t.rank;
     if (R < 2) return;
     std::vector<i128> mu(static_cast<std::size_t>(R)), mv(static_cast<std::size_t>(R));
-    for (int r = 0; r < R; ++r) mu[static_cast<std::size_t>(r)] = max_abs(t.U(r)), mv[static_cast<std::size_t>(r)] = max_abs(t.V(r));
+    for (int r = 0; r < R; ++r) {
+        mu[static_cast<std::size_t>(r)] = max_abs(t.U(r));
+        mv[static_cast<std::size_t>(r)] = max_abs(t.V(r));
+    }
     // Max-norm of x + c y, or -1 once it exceeds `cap` (or the limit): the caller only
     // wants values below cap.
     auto combo_max = [&budget](const std::int64_t* x, const std::int64_t* y, std::int64_t c, i128 cap) -> i128 {
@@ -490,7 +516,11 @@ void reduce_magnitudes(Terms& t, long budget) {
     };
     auto ratio = [](const std::int64_t* x, const std::int64_t* y) -> std::int64_t {
         double xy = 0, yy = 0;
-        for (int k = 0; k < kCodes; ++k) xy += static_cast<double>(x[k]) * static_cast<double>(y[k]), yy += static_cast<double>(y[k]) * static_cast<double>(y[k]);
+        for (int k = 0; k < kCodes; ++k) {
+            const double xk = static_cast<double>(x[k]), yk = static_cast<double>(y[k]);
+            xy += xk * yk;
+            yy += yk * yk;
+        }
         const double q = yy > 0 ? xy / yy : 0;
         return std::abs(q) < 1048576.0 ? static_cast<std::int64_t>(std::llround(q)) : 0;
     };
@@ -509,11 +539,13 @@ void reduce_magnitudes(Terms& t, long budget) {
                     const std::int64_t c = cands[k];
                     if (c == 0 || std::find(cands, cands + k, c) != cands + k) continue;
                     // The new cost mu_r * nv + nu * mv_s must beat `best`: caps on nv, then nu.
-                    const i128 nv = combo_max(t.V(r), t.V(s), c, mu[ri] > 0 ? (best + mu[ri] - 1) / mu[ri] : kLimit + 1);
+                    const i128 nv =
+                        combo_max(t.V(r), t.V(s), c, mu[ri] > 0 ? (best + mu[ri] - 1) / mu[ri] : kLimit + 1);
                     if (nv < 0) continue;
                     const i128 rest = best - mu[ri] * nv;
                     if (rest <= 0) continue;
-                    const i128 nu = combo_max(t.U(s), t.U(r), -c, mv[si] > 0 ? (rest + mv[si] - 1) / mv[si] : kLimit + 1);
+                    const i128 nu =
+                        combo_max(t.U(s), t.U(r), -c, mv[si] > 0 ? (rest + mv[si] - 1) / mv[si] : kLimit + 1);
                     if (nu < 0) continue;
                     const i128 val = mu[ri] * nv + nu * mv[si];
                     if (val < best) best = val, best_c = c, best_nv = nv, best_nu = nu;
@@ -542,7 +574,10 @@ void canonicalize(Terms& t) {
         bool fits = true;
         for (int k = 0; k < kCodes; ++k) fits = fits && in_limit(i128{v[k]} * g);
         if (!fits) continue;
-        for (int k = 0; k < kCodes; ++k) u[k] = static_cast<std::int64_t>(u[k] / g), v[k] = static_cast<std::int64_t>(v[k] * g);
+        for (int k = 0; k < kCodes; ++k) {
+            u[k] = static_cast<std::int64_t>(u[k] / g);
+            v[k] = static_cast<std::int64_t>(v[k] * g);
+        }
     }
 }
 
@@ -552,12 +587,14 @@ i128 bit_of(int code, int i) { return i == 0 ? 1 : (code >> (i - 1)) & 1; }
 // `transposed`) to functions of the codes; nullopt when a value exceeds the limit.
 std::optional<Terms> terms_from_bits(const Factorization& f, bool transposed) {
     const int R = f.rank;
-    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes), std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
+    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes),
+            std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
     for (int r = 0; r < R; ++r)
         for (int x = 0; x < kCodes; ++x) {
             i128 left = 0, right = 0;  // from P (row side) and Q (column side)
             for (int i = 0; i < kBits; ++i) {
-                left += bit_of(x, i) * f.p[static_cast<std::size_t>(i) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)];
+                left += bit_of(x, i) *
+                        f.p[static_cast<std::size_t>(i) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)];
                 right += f.q[static_cast<std::size_t>(r) * kBits + static_cast<std::size_t>(i)] * bit_of(x, i);
             }
             if (!in_limit(left) || !in_limit(right)) return std::nullopt;
@@ -571,11 +608,13 @@ std::optional<Terms> terms_from_bits(const Factorization& f, bool transposed) {
 // The same for a factorization of the table itself (entries already within the limit).
 std::optional<Terms> terms_from_table(const Factorization& f, bool transposed) {
     const int R = f.rank;
-    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes), std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
+    Terms t{R, std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes),
+            std::vector<std::int64_t>(static_cast<std::size_t>(R) * kCodes)};
     for (int r = 0; r < R; ++r)
         for (int x = 0; x < kCodes; ++x) {
             const std::size_t k = static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(x);
-            (transposed ? t.v : t.u)[k] = static_cast<std::int64_t>(f.p[static_cast<std::size_t>(x) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)]);
+            (transposed ? t.v : t.u)[k] = static_cast<std::int64_t>(
+                f.p[static_cast<std::size_t>(x) * static_cast<std::size_t>(R) + static_cast<std::size_t>(r)]);
             (transposed ? t.u : t.v)[k] = static_cast<std::int64_t>(f.q[k]);
         }
     return t;
@@ -614,7 +653,8 @@ std::optional<Matrix> bit_bilinear_matrix(const std::vector<std::int64_t>& e) {
 
 void check_size(const std::vector<std::int64_t>& error, const char* what) {
     if (error.size() != kTable)
-        throw Error(std::string(what) + ": error table has " + std::to_string(error.size()) + " entries, expected 65536");
+        throw Error(std::string(what) + ": error table has " + std::to_string(error.size()) +
+                    " entries, expected 65536");
 }
 
 }  // namespace
@@ -623,7 +663,8 @@ std::int64_t SeparableForm::max_abs_u(int r) const {
     if (r < 0 || r >= rank || u.size() != static_cast<std::size_t>(rank) * kCodes)
         throw Error("separable form: term " + std::to_string(r) + " out of range (rank " + std::to_string(rank) + ")");
     std::int64_t m = 0;
-    for (int k = 0; k < kCodes; ++k) m = std::max(m, abs64(u[static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(k)]));
+    for (int k = 0; k < kCodes; ++k)
+        m = std::max(m, abs64(u[static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(k)]));
     return m;
 }
 
@@ -631,7 +672,8 @@ std::int64_t SeparableForm::max_abs_v(int r) const {
     if (r < 0 || r >= rank || v.size() != static_cast<std::size_t>(rank) * kCodes)
         throw Error("separable form: term " + std::to_string(r) + " out of range (rank " + std::to_string(rank) + ")");
     std::int64_t m = 0;
-    for (int k = 0; k < kCodes; ++k) m = std::max(m, abs64(v[static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(k)]));
+    for (int k = 0; k < kCodes; ++k)
+        m = std::max(m, abs64(v[static_cast<std::size_t>(r) * kCodes + static_cast<std::size_t>(k)]));
     return m;
 }
 
