@@ -23,7 +23,7 @@ namespace {
 
 // Library: 0 exact, 1 truncated k=4, 2 BAM(1,6), 3 DRUM k=4 (rank-1 table), 4 Mitchell and
 // 5 a random table (gather only).
-BlockLibrary make_library(bool is_signed) {
+BlockLibrary build_library(bool is_signed) {
     BlockLibrary lib;
     lib.push_back(compile_block(P<blocks::ExactMul>().b("signed", is_signed).make(), "EX"));
     lib.push_back(compile_block(P<blocks::TruncatedMul>().b("signed", is_signed).i("k", 4).make(), "T4"));
@@ -37,6 +37,10 @@ BlockLibrary make_library(bool is_signed) {
     for (auto& v : t) v = d(rng);
     lib.push_back(compile_table(t, is_signed, "RND"));
     return lib;
+}
+const BlockLibrary& make_library(bool is_signed) {  // compiled once per signedness
+    static const BlockLibrary s = build_library(true), u = build_library(false);
+    return is_signed ? s : u;
 }
 
 struct Case {
@@ -124,7 +128,7 @@ class LayerKernelExact : public ::testing::TestWithParam<bool> {};
 
 TEST_P(LayerKernelExact, EveryGranularityPathAndGeometryMatchesReference) {
     const bool is_signed = GetParam();
-    const BlockLibrary lib = make_library(is_signed);
+    const BlockLibrary& lib = make_library(is_signed);
     ASSERT_TRUE(lib[1]->separable) << "truncated multiplier should be separable";
     ASSERT_TRUE(lib[2]->separable) << "BAM should be separable";
     ASSERT_FALSE(lib[5]->separable) << "a random table cannot be low rank";
@@ -162,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(Signedness, LayerKernelExact, ::testing::Values(true, f
 // Fan-in 4608 (a VGG-11 3x3 conv on 512 channels) with full-scale weights: the separable
 // path must split the reduction into chunks below 2^24 and return float64 accumulators.
 TEST(LayerKernel, LargeFanInIsChunkedAndStaysExact) {
-    const BlockLibrary lib = make_library(true);
+    const BlockLibrary& lib = make_library(true);
     for (const Case& c : {Case{"conv512", conv(512, 3, 3, 1, 1, 1, 1), 3, 3}, Case{"linear4608", linear(4608, 3), 1, 1}}) {
         at::manual_seed(5);
         // +-1 weights quantize to +-127 everywhere: the worst case for the bound.
@@ -184,7 +188,7 @@ TEST(LayerKernel, LargeFanInIsChunkedAndStaysExact) {
 }
 
 TEST(LayerKernel, PathSelectionFollowsTheBlock) {
-    const BlockLibrary lib = make_library(true);
+    const BlockLibrary& lib = make_library(true);
     const LayerDesc l = conv(3, 4, 3, 1, 1, 1, 1);
     const WeightQuant wq = random_weights(l, true, 3);
     EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Auto).gathered_positions(), 0);
@@ -194,7 +198,7 @@ TEST(LayerKernel, PathSelectionFollowsTheBlock) {
 }
 
 TEST(LayerKernel, RejectsBadAssignments) {
-    const BlockLibrary lib = make_library(true);
+    const BlockLibrary& lib = make_library(true);
     const LayerDesc l = conv(3, 4, 3, 1, 1, 1, 1);
     const WeightQuant wq = random_weights(l, true, 3);
     EXPECT_THROW(LayerKernel(l, wq, 0, lib, {Granularity::Filter, {1, 2}}, KernelPath::Auto), Error);
