@@ -10,6 +10,8 @@ namespace po = boost::program_options;
 
 namespace hawx::cli {
 
+int train_command(const Args& args);  // cmd_train.cpp
+
 bool parse_args(const Args& args, const std::string& usage, po::options_description& options,
                 const po::positional_options_description* positional, po::variables_map& vm) {
     po::options_description all;
@@ -39,6 +41,7 @@ const char* kUsage =
     "  blocks export NAME --out FILE.bin     write a block as a TFApprox-layout table + JSON sidecar\n"
     "  blocks import-c FILE... [--out DIR]   turn EvoApproxLib-style C circuits into table blocks\n"
     "  run MANIFEST                          validate a manifest, instantiate its components, write a run folder\n"
+    "  train --model M --out CKPT            train a zoo model (lenet5, vgg11, resnet18, efficientnet_lite0) in float\n"
     "\n"
     "Run 'hawx <command> --help' for the options of a command.\n";
 
@@ -59,6 +62,7 @@ int dispatch(const Args& args) {
         return blocks_command(rest);
     }
     if (args[0] == "run") return run_command(rest);
+    if (args[0] == "train") return train_command(rest);
     throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run; see hawx --help)");
 }
 

@@ -1,0 +1,245 @@
+// hawx train: trains a zoo model in float on a dataset and writes a checkpoint.
+#include <ATen/Parallel.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "hawx/framework/dataset.hpp"
+#include "hawx/sdk/error.hpp"
+#include "hawx/zoo/checkpoint.hpp"
+#include "hawx/zoo/data.hpp"
+#include "hawx/zoo/progress.hpp"
+#include "hawx/zoo/train.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace hawx::cli {
+
+namespace {
+
+const char* kDatasets = "fashion-mnist, mnist, cifar10, gtsrb, synthetic";
+
+struct Splits {
+    Dataset train, test;
+};
+
+// The first of `names` that exists in `dir`.
+std::string find_file(const std::string& dir, const std::vector<std::string>& names, const std::string& what) {
+    for (const auto& n : names)
+        if (fs::is_regular_file(fs::path(dir) / n)) return (fs::path(dir) / n).string();
+    throw Error(dir + ": no " + what + " found (looked for " + names.front() + " and variants)");
+}
+
+Dataset read_idx_in(const std::string& dir, const std::string& prefix) {
+    const std::string images = find_file(
+        dir, {prefix + "-images-idx3-ubyte.gz", prefix + "-images-idx3-ubyte", prefix + "-images.idx3-ubyte"},
+        prefix + " images");
+    const std::string labels = find_file(
+        dir, {prefix + "-labels-idx1-ubyte.gz", prefix + "-labels-idx1-ubyte", prefix + "-labels.idx1-ubyte"},
+        prefix + " labels");
+    return read_idx(images, labels);
+}
+
+Splits load_data(const std::string& name, const std::string& dir, int input_size, std::uint64_t seed) {
+    Splits s;
+    if (name == "fashion-mnist" || name == "mnist") {
+        if (dir.empty() && name == "mnist") throw Error("--dataset mnist needs --data-dir DIR (IDX files)");
+        if (dir.empty()) {
+            s.train = fashion_mnist(true);
+            s.test = fashion_mnist(false);
+        } else {
+            s.train = read_idx_in(dir, "train");
+            s.test = read_idx_in(dir, "t10k");
+        }
+    } else if (name == "cifar10") {
+        if (dir.empty()) throw Error("--dataset cifar10 needs --data-dir DIR (CIFAR-10 binary batches)");
+        std::string root = dir;
+        if (!fs::exists(fs::path(root) / "data_batch_1.bin") && fs::exists(fs::path(root) / "cifar-10-batches-bin"))
+            root = (fs::path(root) / "cifar-10-batches-bin").string();
+        std::vector<std::string> batches;
+        for (int i = 1; i <= 5; ++i) batches.push_back(find_file(root, {"data_batch_" + std::to_string(i) + ".bin"}, "CIFAR-10 training batch"));
+        s.train = read_cifar10(batches);
+        s.test = read_cifar10({find_file(root, {"test_batch.bin"}, "CIFAR-10 test batch")});
+    } else if (name == "gtsrb") {
+        if (dir.empty()) throw Error("--dataset gtsrb needs --data-dir DIR (with train/ and test/, or Final_Training/ and Final_Test/)");
+        auto pick = [&](const std::vector<std::string>& candidates, const char* what) {
+            for (const auto& c : candidates)
+                if (fs::exists(fs::path(dir) / c)) return (fs::path(dir) / c).string();
+            throw Error(dir + ": no GTSRB " + std::string(what) + " folder (" + candidates.front() + " or " +
+                        candidates.back() + ")");
+        };
+        s.train = read_gtsrb(pick({"train", "Final_Training/Images"}, "training"), input_size);
+        s.test = read_gtsrb(pick({"test", "Final_Test/Images"}, "test"), input_size);
+    } else if (name == "synthetic") {
+        // One draw split in two: the classes' templates must be shared by train and test.
+        Dataset all = synthetic_dataset(6000, 1, 28, 28, 10, seed);
+        all.name = "synthetic";
+        auto [train, test] = zoo::split_train_val(all, 1000);
+        s.train = std::move(train);
+        s.test = std::move(test);
+    } else {
+        throw Error("unknown dataset '" + name + "' (datasets: " + kDatasets + ")");
+    }
+    if (s.train.name.empty() || name == "synthetic") s.train.name = name + ":train";
+    if (s.test.name.empty() || name == "synthetic") s.test.name = name + ":test";
+    return s;
+}
+
+std::string percent(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f%%", v);
+    return buf;
+}
+
+std::string fixed(double v, int digits) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+}  // namespace
+
+int train_command(const Args& args) {
+    po::options_description opts("options");
+    std::string model, dataset = "fashion-mnist", data_dir, out, optimizer, schedule;
+    double width = 1.0, lr = 0, momentum = 0, weight_decay = 0;
+    long long input_size = 32, epochs = 0, batch_size = 0, seed = 1, threads = 0, val_size = 0;
+    opts.add_options()
+        ("model", po::value(&model)->required(), "lenet5 | vgg11 | resnet18 | efficientnet_lite0")
+        ("dataset", po::value(&dataset), "fashion-mnist (default) | mnist | cifar10 | gtsrb | synthetic")
+        ("data-dir", po::value(&data_dir), "dataset folder (needed by mnist, cifar10, gtsrb; optional for fashion-mnist)")
+        ("width", po::value(&width), "channel multiplier (default 1)")
+        ("input-size", po::value(&input_size), "model input size, square (default 32)")
+        ("epochs", po::value(&epochs), "epochs (default per model: lenet5 10, others 30)")
+        ("batch-size", po::value(&batch_size), "batch size (default per model: lenet5 64, others 128)")
+        ("lr", po::value(&lr), "learning rate (default per model: lenet5 1e-3, others 0.05)")
+        ("optimizer", po::value(&optimizer), "adam | sgd (default per model: lenet5 adam, others sgd)")
+        ("momentum", po::value(&momentum), "sgd momentum (default 0.9)")
+        ("weight-decay", po::value(&weight_decay), "weight decay (default: lenet5 0, others 5e-4)")
+        ("schedule", po::value(&schedule), "lr schedule: cosine (default) | step | constant")
+        ("seed", po::value(&seed), "seed of weights, shuffling and synthetic data (default 1)")
+        ("threads", po::value(&threads), "intra-op threads (default: all cores)")
+        ("val-size", po::value(&val_size), "last training images held out for validation (default 5000, at most a tenth)")
+        ("out", po::value(&out)->required(), "checkpoint file to write");
+    po::variables_map vm;
+    if (!parse_args(args,
+                    "usage: hawx train --model M [--dataset D] --out CHECKPOINT [options]\n"
+                    "Trains a zoo model in float, prints validation accuracy per epoch and the final test accuracy,\n"
+                    "and writes a checkpoint (torch.save-compatible; torch.load reads it).",
+                    opts, nullptr, vm))
+        return 0;
+
+    // Every option is checked before any data is read or anything is written.
+    const auto names = zoo::model_names();
+    if (std::find(names.begin(), names.end(), model) == names.end()) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        throw Error("unknown model '" + model + "' (models: " + list + ")");
+    }
+    zoo::TrainOptions t = zoo::default_train_options(model);
+    if (vm.count("epochs")) {
+        if (epochs < 1 || epochs > 1000000) throw Error("--epochs must be >= 1, got " + std::to_string(epochs));
+        t.epochs = static_cast<int>(epochs);
+    }
+    if (vm.count("batch-size")) {
+        if (batch_size < 1) throw Error("--batch-size must be >= 1, got " + std::to_string(batch_size));
+        t.batch_size = static_cast<std::size_t>(batch_size);
+    }
+    if (vm.count("lr")) t.lr = lr;
+    if (vm.count("optimizer")) t.optimizer = optimizer;
+    if (vm.count("momentum")) t.momentum = momentum;
+    if (vm.count("weight-decay")) t.weight_decay = weight_decay;
+    if (vm.count("schedule")) t.schedule = schedule;
+    if (seed < 0) throw Error("--seed must be >= 0, got " + std::to_string(seed));
+    t.seed = static_cast<std::uint64_t>(seed);
+    if (threads < 0 || threads > 4096) throw Error("--threads must be >= 0 (0: all cores), got " + std::to_string(threads));
+    t.threads = threads > 0 ? static_cast<int>(threads)
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (vm.count("val-size") && val_size < 0) throw Error("--val-size must be >= 0, got " + std::to_string(val_size));
+    zoo::check_train_options(t);
+    if (!(width > 0) || width > 64) {
+        std::ostringstream w;
+        w << width;
+        throw Error("--width must be in (0, 64], got " + w.str());
+    }
+    if (input_size < 1 || input_size > 4096)
+        throw Error("--input-size must be in [1, 4096], got " + std::to_string(input_size));
+    if (dataset != "fashion-mnist" && dataset != "mnist" && dataset != "cifar10" && dataset != "gtsrb" &&
+        dataset != "synthetic")
+        throw Error("unknown dataset '" + dataset + "' (datasets: " + kDatasets + ")");
+    const fs::path out_path(out);
+    const fs::path out_dir = out_path.parent_path().empty() ? fs::path(".") : out_path.parent_path();
+    if (out.empty() || fs::is_directory(out_path)) throw Error("--out " + out + ": expected a file name");
+    if (!fs::is_directory(out_dir)) throw Error("--out " + out + ": folder " + out_dir.string() + " does not exist");
+
+    at::set_num_threads(t.threads);
+    const Splits data = load_data(dataset, data_dir, static_cast<int>(input_size), t.seed);
+    t.val_size = vm.count("val-size") ? static_cast<std::size_t>(val_size)
+                                      : std::min<std::size_t>(5000, data.train.size() / 10);
+    if (t.val_size >= data.train.size())
+        throw Error("--val-size " + std::to_string(t.val_size) + " leaves no training images (" +
+                    std::to_string(data.train.size()) + " in " + data.train.name + ")");
+
+    zoo::ModelOptions mo;
+    mo.in_channels = data.train.channels;
+    mo.input_size = static_cast<int>(input_size);
+    mo.num_classes = std::max(data.train.num_classes, data.test.num_classes);
+    mo.width = width;
+    torch::manual_seed(t.seed);
+    const std::shared_ptr<zoo::Network> net = zoo::make_model(model, mo);
+    const zoo::InputSpec spec = zoo::input_spec_from_data(zoo::head(data.train, data.train.size() - t.val_size),
+                                                          mo.in_channels, mo.input_size);
+
+    std::cout << "model: " << model << " (" << mo.to_string() << "), " << net->approx_layers().size()
+              << " approximable layers\n"
+              << "data: " << dataset << ", " << data.train.size() - t.val_size << " train / " << t.val_size
+              << " val / " << data.test.size() << " test images, " << data.train.channels << "x" << data.train.height
+              << "x" << data.train.width << " -> " << spec.channels << "x" << spec.size << "x" << spec.size << "\n"
+              << "training: " << t.optimizer << " lr " << t.lr << " (" << t.schedule << "), batch " << t.batch_size
+              << ", " << t.epochs << " epochs, seed " << t.seed << ", " << t.threads << " threads" << std::endl;
+
+    const bool bar_on_terminal = zoo::ProgressBar::stderr_is_terminal();
+    const zoo::TrainResult result = zoo::train(*net, data.train, spec, t, [&](const zoo::EpochStats& e) {
+        if (bar_on_terminal) std::cerr << "\r\033[K" << std::flush;  // the bar redraws below this line
+        std::cout << "epoch " << e.epoch << "/" << t.epochs << ": loss " << fixed(e.train_loss, 4) << " acc "
+                  << percent(e.train_accuracy);
+        if (e.val.total > 0) std::cout << " | val " << percent(e.val.accuracy) << " loss " << fixed(e.val.loss, 4);
+        std::cout << " | lr " << e.lr << " | " << fixed(e.seconds, 1) << " s" << std::endl;
+    });
+    const zoo::EvalResult test = zoo::evaluate(*net, data.test, spec, 500);
+
+    nlohmann::json training = {{"dataset", dataset},
+                               {"data_dir", data_dir},
+                               {"epochs", t.epochs},
+                               {"batch_size", t.batch_size},
+                               {"lr", t.lr},
+                               {"optimizer", t.optimizer},
+                               {"momentum", t.momentum},
+                               {"weight_decay", t.weight_decay},
+                               {"schedule", t.schedule},
+                               {"seed", t.seed},
+                               {"threads", t.threads},
+                               {"val_size", t.val_size},
+                               {"train_images", data.train.size() - t.val_size},
+                               {"seconds", result.seconds},
+                               {"test_accuracy", test.accuracy},
+                               {"test_loss", test.loss}};
+    if (!result.epochs.empty() && result.epochs.back().val.total > 0)
+        training["val_accuracy"] = result.epochs.back().val.accuracy;
+    zoo::save_checkpoint(*net, out, spec, training);
+
+    std::cout << "test accuracy: " << percent(test.accuracy) << " (" << test.correct << "/" << test.total
+              << "), loss " << fixed(test.loss, 4) << "\n"
+              << "training time: " << fixed(result.seconds, 1) << " s\n"
+              << "checkpoint: " << out << "\n";
+    return 0;
+}
+
+}  // namespace hawx::cli

@@ -1,0 +1,96 @@
+#pragma once
+/// \file
+/// The base of every zoo model: a torch::nn::Module with a name, its construction options
+/// and the list of its approximable layers in forward execution order.
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hawx/engine/runner.hpp"
+#include "hawx/zoo/layers.hpp"
+
+namespace hawx::zoo {
+
+/// What a model is built for. Channel counts of a model are max(1, round(c * width)).
+struct ModelOptions {
+    int in_channels = 3;
+    int input_size = 32;  ///< square inputs: H = W = input_size
+    int num_classes = 10;
+    double width = 1.0;  ///< channel multiplier (> 0)
+
+    bool operator==(const ModelOptions& o) const {
+        return in_channels == o.in_channels && input_size == o.input_size && num_classes == o.num_classes &&
+               width == o.width;
+    }
+    bool operator!=(const ModelOptions& o) const { return !(*this == o); }
+    /// "in_channels=1 input_size=32 num_classes=10 width=1" (for messages).
+    std::string to_string() const;
+};
+
+/// A model whose approximable layers are ApproxConv2d / ApproxLinear modules.
+class Network : public torch::nn::Module {
+public:
+    Network(std::string model_name, ModelOptions options);
+
+    /// Logits [N, num_classes] for a float input [N, in_channels, input_size, input_size].
+    virtual at::Tensor forward(at::Tensor x) = 0;
+
+    const std::string& model_name() const { return model_name_; }
+    const ModelOptions& model_options() const { return options_; }
+    /// max(1, round(c * width)): a channel count at this network's width.
+    std::int64_t channels(std::int64_t c) const;
+
+    /// The approximable layers in forward execution order; layer i has desc.index = i + 1 and
+    /// desc.name = its qualified module name ("layer1.0.conv1"). The order is found once, by
+    /// running one forward pass on a zero input (in eval mode, without gradients) with a
+    /// recording runner. Throws hawx::Error if a layer is never called or called twice.
+    /// Pointers stay valid as long as the network lives.
+    const std::vector<ApproxLayer*>& approx_layers();
+    /// Copies of approx_layers()' descriptors.
+    std::vector<engine::LayerDesc> layer_descs();
+    /// Sets the runner of every approximable layer (nullptr: plain float).
+    void set_runner(engine::LayerRunner* runner);
+
+    /// True once fold_batchnorm() has run.
+    bool batchnorm_folded() const { return folded_; }
+    /// The (conv, bn) pairs fold_batchnorm() folds, in construction order.
+    const std::vector<std::pair<ApproxConv2d, FoldableBatchNorm2d>>& conv_bn_pairs() const { return conv_bn_; }
+
+protected:
+    /// Declares that `bn` normalises `conv`'s output directly (nothing in between), so that
+    /// fold_batchnorm() can fold it. Model constructors call this for every such pair.
+    void add_conv_bn(const ApproxConv2d& conv, const FoldableBatchNorm2d& bn);
+
+private:
+    friend void fold_batchnorm(Network& net);
+    void order_layers();
+
+    std::string model_name_;
+    ModelOptions options_;
+    std::vector<std::pair<ApproxConv2d, FoldableBatchNorm2d>> conv_bn_;
+    std::vector<ApproxLayer*> layers_;
+    bool ordered_ = false;
+    bool folded_ = false;
+};
+
+/// Folds every BatchNorm declared with add_conv_bn into its convolution
+/// (w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta, computed in
+/// double; a bias is created where the conv had none) and turns the BatchNorm into the
+/// identity, so that a LayerRunner sees the weights inference actually uses. Puts the network
+/// in eval mode (folding uses the running statistics); a folded network can no longer be
+/// trained. Folding twice is a no-op.
+void fold_batchnorm(Network& net);
+
+/// Builds a zoo model with freshly initialised weights (drawn from torch's global generator:
+/// call torch::manual_seed first for reproducible weights). Names: lenet5, vgg11, resnet18,
+/// efficientnet_lite0 (see model_names()). Throws hawx::Error naming the model for an unknown
+/// name or impossible options (input too small for the model, width <= 0, ...).
+std::shared_ptr<Network> make_model(const std::string& name, const ModelOptions& options);
+
+/// The names make_model accepts.
+std::vector<std::string> model_names();
+
+}  // namespace hawx::zoo

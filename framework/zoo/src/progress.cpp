@@ -1,0 +1,107 @@
+#include "hawx/zoo/progress.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace hawx::zoo {
+
+namespace {
+constexpr int kBarWidth = 24;
+constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+}  // namespace
+
+ProgressBar::ProgressBar(std::size_t total, std::string label)
+    : ProgressBar(total, std::move(label), stderr_is_terminal()) {}
+
+ProgressBar::ProgressBar(std::size_t total, std::string label, bool enabled)
+    : total_(total), label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()),
+      last_draw_(start_ - kRedrawInterval) {}
+
+ProgressBar::~ProgressBar() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (enabled_ && !finished_) {
+        draw_locked(false);
+        std::fputc('\n', stderr);
+    }
+}
+
+bool ProgressBar::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+std::string ProgressBar::format_duration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return "?";
+    const long s = std::lround(seconds);
+    char buf[32];
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    return buf;
+}
+
+void ProgressBar::step(std::size_t n, const std::string& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = std::min(total_, done_ + n);
+    if (!status.empty()) status_ = status;
+    if (!enabled_ || finished_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_draw_ >= kRedrawInterval || done_ == total_) {
+        last_draw_ = now;
+        draw_locked(false);
+    }
+}
+
+void ProgressBar::set_status(const std::string& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_ = status;
+}
+
+void ProgressBar::finish(const std::string& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
+    if (!status.empty()) status_ = status;
+    finished_ = true;
+    if (!enabled_) return;
+    draw_locked(true);
+    std::fputc('\n', stderr);
+}
+
+std::size_t ProgressBar::done() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return done_;
+}
+
+std::string ProgressBar::render() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return render_locked(finished_);
+}
+
+std::string ProgressBar::render_locked(bool final) const {
+    const double frac = total_ == 0 ? 1.0 : static_cast<double>(done_) / static_cast<double>(total_);
+    const int filled = static_cast<int>(frac * kBarWidth);
+    std::string bar(static_cast<std::size_t>(kBarWidth), ' ');
+    for (int i = 0; i < filled; ++i) bar[static_cast<std::size_t>(i)] = '=';
+    if (filled < kBarWidth && done_ > 0) bar[static_cast<std::size_t>(filled)] = '>';
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::ostringstream os;
+    os << label_ << " [" << bar << "] " << static_cast<int>(frac * 100.0) << "% " << done_ << "/" << total_;
+    if (!status_.empty()) os << "  " << status_;
+    if (final || done_ >= total_)
+        os << "  " << format_duration(elapsed);
+    else if (done_ > 0)
+        os << "  ETA " << format_duration(elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_));
+    return os.str();
+}
+
+void ProgressBar::draw_locked(bool final) {
+    // \r + clear to end of line, so a shorter line leaves no remains of the previous one.
+    const std::string line = "\r" + render_locked(final) + "\033[K";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
+}  // namespace hawx::zoo
