@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"--model lenet5 --dataset synthetic --optimizer lbfgs", "unknown optimizer 'lbfgs'"},
                       BadCase{"--model lenet5 --dataset synthetic --input-size 8", "input_size 8 is too small"},
                       BadCase{"--model lenet5 --dataset synthetic --val-size 5000", "--val-size 5000 leaves no training"},
-                      BadCase{"--model lenet5 --dataset cifar10", "--dataset cifar10 needs --data-dir"},
+                      BadCase{"--model lenet5 --dataset cifar10", "dataset cifar10 needs a data folder"},
                       BadCase{"--model lenet5 --dataset mnist --data-dir /nonexistent", "/nonexistent: no train images"},
                       BadCase{"--model lenet5 --dataset synthetic --epochs abc", "epochs"}));
 

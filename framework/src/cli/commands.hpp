@@ -13,6 +13,8 @@ using Args = std::vector<std::string>;
 int plugins_command(const Args& args);
 int blocks_command(const Args& args);
 int run_command(const Args& args);
+int train_command(const Args& args);
+int eval_command(const Args& args);
 
 /// Parses `args` against `options` (+ positional); prints `usage` and the options and
 /// returns false when --help was given.

@@ -10,7 +10,6 @@ namespace po = boost::program_options;
 
 namespace hawx::cli {
 
-int train_command(const Args& args);  // cmd_train.cpp
 
 bool parse_args(const Args& args, const std::string& usage, po::options_description& options,
                 const po::positional_options_description* positional, po::variables_map& vm) {
@@ -42,6 +41,7 @@ const char* kUsage =
     "  blocks import-c FILE... [--out DIR]   turn EvoApproxLib-style C circuits into table blocks\n"
     "  run MANIFEST                          validate a manifest, instantiate its components, write a run folder\n"
     "  train --model M --out CKPT            train a zoo model (lenet5, vgg11, resnet18, efficientnet_lite0) in float\n"
+    "  eval --checkpoint C [--config S]      accuracy in float, int8-exact and with approximate blocks (bit-exact)\n"
     "\n"
     "Run 'hawx <command> --help' for the options of a command.\n";
 
@@ -63,7 +63,8 @@ int dispatch(const Args& args) {
     }
     if (args[0] == "run") return run_command(rest);
     if (args[0] == "train") return train_command(rest);
-    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run; see hawx --help)");
+    if (args[0] == "eval") return eval_command(rest);
+    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval; see hawx --help)");
 }
 
 }  // namespace

@@ -56,6 +56,9 @@ struct CompiledBlock {
     }
 };
 
+/// An experiment's blocks, indexed by assignments.
+using BlockLibrary = std::vector<std::shared_ptr<const CompiledBlock>>;
+
 /// Prepares a block for the engine. The engine emulates 8x8-bit multipliers; any other
 /// block (an adder, other widths) is refused with a hawx::Error naming it.
 /// `max_rank` bounds the separable form searched for (0 disables the search).

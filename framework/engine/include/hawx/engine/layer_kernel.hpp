@@ -34,8 +34,6 @@ struct LayerAssignment {
     }
 };
 
-using BlockLibrary = std::vector<std::shared_ptr<const CompiledBlock>>;
-
 /// Checks an assignment against a layer and a library; throws hawx::Error naming the layer.
 void validate_assignment(const LayerDesc& layer, const BlockLibrary& library, const LayerAssignment& a);
 
