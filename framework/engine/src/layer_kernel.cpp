@@ -218,8 +218,9 @@ struct SepGroup {
     std::vector<std::int64_t> filters;
     bool all_filters = false;
     std::vector<std::size_t> terms;  // indices into Impl::terms
-    at::Tensor weight;               // [nf, G*T*Cg/G... ] see build
     std::vector<std::pair<std::int64_t, std::int64_t>> chunks;  // stacked-channel [begin, end)
+    std::vector<at::Tensor> chunk_weights;  // weight.narrow(1, begin, len), contiguous
+    std::vector<std::int32_t> chunk_of;     // stacked channel -> its chunk
     std::vector<std::int64_t> cst;   // per filter of the group: constant zero-point terms
     bool any_cst = false;
     std::string label;
@@ -243,10 +244,10 @@ struct LayerKernel::Impl {
     // Writes the stacked transformed input of a filter group; `code(i)` gives the activation
     // code of flat input element i (from codes, or quantized on the fly from floats).
     template <class CodeOf>
-    at::Tensor expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W, const at::TensorOptions& opt,
-                      const SepGroup& grp) const;
+    std::vector<at::Tensor> expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W,
+                                   const at::TensorOptions& opt, const SepGroup& grp) const;
     at::Tensor run(const at::Tensor* codes, const at::Tensor* x, const ActQuant* q) const;
-    at::Tensor conv(const at::Tensor& x, const at::Tensor& w, std::int64_t c0, std::int64_t c1) const;
+    at::Tensor conv(const at::Tensor& x, const at::Tensor& w) const;
 };
 
 namespace {
@@ -261,29 +262,40 @@ bool conv_backend_exact(const at::Tensor& x, const at::Tensor& w, const Geometry
 
 }  // namespace
 
+// Each chunk of stacked channels gets its own contiguous tensor, so that every chunk's conv
+// reads its input without a copy.
 template <class CodeOf>
-at::Tensor LayerKernel::Impl::expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W,
-                                     const at::TensorOptions& opt, const SepGroup& grp) const {
+std::vector<at::Tensor> LayerKernel::Impl::expand(const CodeOf& code, std::int64_t N, std::int64_t H, std::int64_t W,
+                                                  const at::TensorOptions& opt, const SepGroup& grp) const {
     const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
+    std::vector<at::Tensor> out;
+    std::vector<float*> dst;
+    const std::int64_t Hp = g.linear ? 1 : H + 2 * g.ph, Wp = g.linear ? 1 : W + 2 * g.pw;
+    for (const auto& [c0, c1] : grp.chunks) {
+        const std::int64_t ch = g.G > 1 ? g.G * T * g.Cg : c1 - c0;  // grouped convs have one chunk
+        out.push_back(g.linear ? at::empty({N, ch}, opt.dtype(at::kFloat)) : at::empty({N, ch, Hp, Wp}, opt.dtype(at::kFloat)));
+        dst.push_back(out.back().data_ptr<float>());
+    }
+    // Plane of stacked channel s (in conv group grpi) of image n.
+    const auto plane_of = [&](std::int64_t n, std::int64_t grpi, std::int64_t s) {
+        const std::size_t j = static_cast<std::size_t>(grp.chunk_of[static_cast<std::size_t>(s)]);
+        const std::int64_t ch = out[j].size(1);
+        const std::int64_t c = (g.G > 1 ? grpi * T * g.Cg : 0) + s - grp.chunks[j].first;
+        return dst[j] + (n * ch + c) * Hp * Wp;
+    };
     if (g.linear) {
-        at::Tensor out = at::empty({N, T * g.K}, opt.dtype(at::kFloat));
-        float* dst = out.data_ptr<float>();
         tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N), [&](const tbb::blocked_range<std::int64_t>& r) {
             std::vector<std::uint8_t> row(static_cast<std::size_t>(g.K));
             for (std::int64_t n = r.begin(); n < r.end(); ++n) {
                 for (std::int64_t k = 0; k < g.K; ++k) row[static_cast<std::size_t>(k)] = code(n * g.K + k);
                 for (std::int64_t t = 0; t < T; ++t) {
                     const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
-                    float* o = dst + (n * T + t) * g.K;
-                    for (std::int64_t k = 0; k < g.K; ++k) o[k] = lut[row[static_cast<std::size_t>(k)]];
+                    for (std::int64_t k = 0; k < g.K; ++k) *plane_of(n, 0, t * g.K + k) = lut[row[static_cast<std::size_t>(k)]];
                 }
             }
         });
         return out;
     }
-    const std::int64_t Hp = H + 2 * g.ph, Wp = W + 2 * g.pw;
-    at::Tensor out = at::empty({N, g.G * T * g.Cg, Hp, Wp}, opt.dtype(at::kFloat));
-    float* dst = out.data_ptr<float>();
     // Channel layout per conv group: (term, channel-in-group), so grouped convs keep working.
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N * g.C), [&](const tbb::blocked_range<std::int64_t>& r) {
         std::vector<std::uint8_t> plane(static_cast<std::size_t>(H * W));
@@ -293,7 +305,7 @@ at::Tensor LayerKernel::Impl::expand(const CodeOf& code, std::int64_t N, std::in
             for (std::int64_t t = 0; t < T; ++t) {
                 const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
                 const float pad = lut[zero_code];
-                float* o = dst + ((n * g.G + grpi) * T * g.Cg + t * g.Cg + cg) * Hp * Wp;
+                float* o = plane_of(n, grpi, t * g.Cg + cg);
                 for (std::int64_t y = 0; y < Hp; ++y) {
                     float* orow = o + y * Wp;
                     const std::int64_t iy = y - g.ph;
@@ -312,12 +324,9 @@ at::Tensor LayerKernel::Impl::expand(const CodeOf& code, std::int64_t N, std::in
     return out;
 }
 
-at::Tensor LayerKernel::Impl::conv(const at::Tensor& x, const at::Tensor& w, std::int64_t c0, std::int64_t c1) const {
-    if (g.linear) return at::mm(x.narrow(1, c0, c1 - c0), w.narrow(1, c0, c1 - c0).t());
-    const bool whole = c0 == 0 && c1 == w.size(1);
-    const at::Tensor xs = whole ? x : x.narrow(1, c0, c1 - c0);
-    const at::Tensor ws = whole ? w : w.narrow(1, c0, c1 - c0).contiguous();
-    if (x.device().is_cpu() && conv_backend_exact(xs, ws, g))
+at::Tensor LayerKernel::Impl::conv(const at::Tensor& xs, const at::Tensor& ws) const {
+    if (g.linear) return at::mm(xs, ws.t());
+    if (xs.device().is_cpu() && conv_backend_exact(xs, ws, g))
         return at::conv2d(xs, ws, at::Tensor(), at::IntArrayRef{g.sh, g.sw}, at::IntArrayRef{0, 0}, at::IntArrayRef{g.dh, g.dw}, g.G);
     // Elsewhere (GPU: cuDNN may pick Winograd/FFT) use im2col + matmul, exact under the bound.
     const std::int64_t N = xs.size(0), Cx = xs.size(1), Hp = xs.size(2), Wp = xs.size(3);
@@ -521,7 +530,12 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             sep_bound[static_cast<std::size_t>(filters[static_cast<std::size_t>(fi)])] += c;
         }
         if (g.G > 1 && grp.chunks.size() > 1) { fallback_to_gather = true; break; }
-        grp.weight = wt;
+        grp.chunk_of.assign(static_cast<std::size_t>(S), 0);
+        for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
+            const auto [c0, c1] = grp.chunks[j];
+            for (std::int64_t c = c0; c < c1; ++c) grp.chunk_of[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(j);
+            grp.chunk_weights.push_back(grp.chunks.size() == 1 ? wt : wt.narrow(1, c0, c1 - c0).contiguous());
+        }
         std::ostringstream os;
         os << "separable";
         for (int b : bset)
@@ -656,7 +670,7 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
     const auto shape = g.linear ? std::vector<std::int64_t>{N, g.F} : std::vector<std::int64_t>{N, g.F, OH, OW};
     at::Tensor result;
     for (const auto& grp : m.groups) {
-        at::Tensor x;
+        std::vector<at::Tensor> x;
         if (codes_p) {
             const std::uint8_t* c = codes_p->data_ptr<std::uint8_t>();
             x = m.expand([c](std::int64_t i) { return c[i]; }, N, H, W, codes.options(), grp);
@@ -673,8 +687,8 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
             if (bad) throw Error(layer_label(m.layer) + ": input holds NaN or Inf values");
         }
         at::Tensor y;
-        for (const auto& [c0, c1] : grp.chunks) {
-            at::Tensor part = m.conv(x, grp.weight, c0, c1);
+        for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
+            at::Tensor part = m.conv(x[j], grp.chunk_weights[j]);
             if (grp.chunks.size() > 1) part = part.to(at::kDouble);
             y = y.defined() ? y.add_(part) : part;
         }
