@@ -302,3 +302,53 @@ TEST(Engine, QuantizedModeNeedsCalibrationAndAnAssignment) {
 }
 
 }  // namespace
+
+namespace {
+
+// Profile mode: the forward value is the quantized output, and backward gives dL/dy of every
+// layer output by the straight-through estimator; checked against the closed form of the
+// cross-entropy gradient and the chain rule through ReLU and the linear layer.
+TEST(Engine, ProfileModeRecordsCodesAndStraightThroughGradients) {
+    at::manual_seed(4);
+    LayerDesc c1 = conv(2, 5, 3, 1, 1, 1, 1);
+    c1.index = 1;
+    LayerDesc fc = linear(5 * 6 * 6, 4);
+    fc.index = 2;
+    const at::Tensor w1 = at::randn({5, 2, 3, 3}) * 0.3, b1 = at::randn({5}) * 0.1;
+    const at::Tensor w2 = at::randn({4, 180}) * 0.1, b2 = at::randn({4}) * 0.1;
+    const at::Tensor x = at::randn({8, 2, 6, 6}).set_requires_grad(true);
+    const at::Tensor labels = at::randint(0, 4, {8}, at::kLong);
+    EngineOptions o;
+    o.threads = 2;
+    Engine e(make_library(true), o);
+    const auto run = [&] {
+        at::Tensor h = at::relu(e.forward(c1, x, w1, b1));
+        return e.forward(fc, h.flatten(1), w2, b2);
+    };
+    e.begin_calibration();
+    run();
+    e.finish_calibration();
+    e.set_assignment(ModelAssignment::uniform(1, 2));
+    at::Tensor quantized;
+    {
+        at::NoGradGuard ng;
+        quantized = run();
+    }
+    e.set_mode(Mode::Profile);
+    const at::Tensor out = run();
+    EXPECT_TRUE(at::equal(out.detach(), quantized)) << "profile forward differs from the quantized one";
+    at::cross_entropy_loss(out, labels).backward();
+    ASSERT_EQ(e.profile().size(), 2u);
+    const LayerProfile& p1 = e.profile()[0];
+    const LayerProfile& p2 = e.profile()[1];
+    const at::Tensor g2 = (at::softmax(out.detach(), 1) - at::one_hot(labels, 4).to(at::kFloat)) / 8.0;
+    EXPECT_TRUE(at::allclose(p2.grad(), g2, 1e-5, 1e-7));
+    const at::Tensor y1 = p1.output.detach();
+    const at::Tensor g1 = at::mm(g2, w2).view({8, 5, 6, 6}) * (y1 > 0).to(at::kFloat);
+    EXPECT_TRUE(at::allclose(p1.grad(), g1, 1e-5, 1e-7));
+    EXPECT_TRUE(at::equal(p1.codes, quantize_codes(x.detach(), p1.act, "x")));
+    EXPECT_EQ(p2.codes.sizes(), (std::vector<std::int64_t>{8, 180}));
+    ASSERT_TRUE(x.grad().defined());  // the gradient reaches the input through the float layers
+}
+
+}  // namespace

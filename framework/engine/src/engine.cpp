@@ -228,6 +228,29 @@ at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, cons
             return float_forward(layer, input, weight, bias);
         }
         case Mode::Quantized: return quantized_forward(layer, input, weight, bias);
+        case Mode::Profile: {
+            at::Tensor yq;
+            {
+                at::NoGradGuard no_grad;
+                yq = quantized_forward(layer, input, weight, bias);
+            }
+            // Straight-through estimator: the value is the quantized output, the gradient the
+            // float layer's.
+            const at::Tensor yf = float_forward(layer, input, weight, bias);
+            at::Tensor y = yf.requires_grad() ? yq + (yf - yf.detach()) : yq;
+            if (y.requires_grad()) y.retain_grad();
+            const LayerAssignment& a = assignment_.layers[static_cast<std::size_t>(layer.index - 1)];
+            const bool is_signed = library_[static_cast<std::size_t>(a.units.front())]->is_signed;
+            LayerProfile p;
+            p.layer = layer;
+            p.act = act_quant(layer.index, is_signed);
+            p.weights = &weight_quant(layer, weight, is_signed);
+            const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
+            p.codes = quantize_codes(x.detach(), p.act, label(layer).c_str());
+            p.output = y;
+            profile_.push_back(std::move(p));
+            return y;
+        }
     }
     return {};
 }

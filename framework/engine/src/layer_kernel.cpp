@@ -651,6 +651,11 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& x_in, const ActQuant& q) co
 at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x_p, const ActQuant* q) const {
     const Impl& m = *this;
     const at::Tensor& codes = codes_p ? *codes_p : *x_p;  // shape source
+    // The operand transforms and the gather kernel are CPU code (the GEMM parts are LibTorch
+    // ops and would run anywhere); refuse rather than read device memory from the host.
+    if (!codes.device().is_cpu())
+        throw Error(layer_label(m.layer) + ": the engine's kernels run on the CPU; the input is on " +
+                    codes.device().str());
     const std::int64_t N = codes.size(0);
     std::int64_t H = 1, W = 1, OH = 1, OW = 1;
     if (g.linear) {

@@ -34,7 +34,23 @@ struct EngineOptions {
 enum class Mode {
     Float,      ///< the model's own float computation
     Calibrate,  ///< float computation, recording each layer's input range
-    Quantized   ///< 8-bit quantized, each multiplication through its assigned block
+    Quantized,  ///< 8-bit quantized, each multiplication through its assigned block
+    /// Quantized forward as above, differentiable with the straight-through estimator (the
+    /// backward pass is the float layer's, quantization counts as identity), recording per
+    /// layer the activation codes and the output tensor, whose gradient dL/dy a backward
+    /// pass fills (see profile()).
+    Profile
+};
+
+/// What Profile mode records for one layer in one forward pass.
+struct LayerProfile {
+    LayerDesc layer;
+    ActQuant act;            ///< the activation quantizer used
+    const WeightQuant* weights = nullptr;  ///< owned by the engine; valid until weights change
+    at::Tensor codes;        ///< uint8 activation codes, [N, C, H, W] or [N, in]
+    at::Tensor output;       ///< the layer output (retains its gradient after backward)
+    /// dL/dy for every output element (float, shape of `output`); undefined before backward.
+    at::Tensor grad() const { return output.grad(); }
 };
 
 /// Block choice for every approximable layer, index l - 1 for layer l.
@@ -77,6 +93,11 @@ public:
     at::Tensor forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
                        const at::Tensor& bias) override;
 
+    /// Records of the Profile-mode forward passes since the last clear_profile(), in call
+    /// order (one per layer per pass).
+    const std::vector<LayerProfile>& profile() const { return profile_; }
+    void clear_profile() { profile_.clear(); }
+
     /// Quantized output of one layer from its float input (exposed for tests and profiling).
     at::Tensor quantized_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
                                  const at::Tensor& bias);
@@ -98,6 +119,7 @@ private:
     ModelAssignment assignment_;
     std::vector<LayerDesc> layers_;
     std::vector<std::unique_ptr<LayerState>> states_;
+    std::vector<LayerProfile> profile_;
 };
 
 /// Dequantization: acc * (s_a * s_w[f]) + bias[f], computed so that float32 and float64
