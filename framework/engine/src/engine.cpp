@@ -237,8 +237,10 @@ at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, cons
             // Straight-through estimator: the value is the quantized output, the gradient the
             // float layer's.
             const at::Tensor yf = float_forward(layer, input, weight, bias);
-            at::Tensor y = yf.requires_grad() ? yq + (yf - yf.detach()) : yq;
-            if (y.requires_grad()) y.retain_grad();
+            // With nothing upstream requiring gradients (first layer, frozen weights) the
+            // output becomes a leaf that still receives dL/dy.
+            at::Tensor y = yf.requires_grad() ? yq + (yf - yf.detach()) : yq.detach().requires_grad_(true);
+            if (!y.is_leaf()) y.retain_grad();
             const LayerAssignment& a = assignment_.layers[static_cast<std::size_t>(layer.index - 1)];
             const bool is_signed = library_[static_cast<std::size_t>(a.units.front())]->is_signed;
             LayerProfile p;

@@ -1,0 +1,125 @@
+// HAWX scores: the histogram route equals the operation-by-operation definition, exact blocks
+// score zero, and a block with a constant error has the closed-form score.
+#include <gtest/gtest.h>
+
+#include <hawx/blocks/drum_mul.hpp>
+#include <hawx/blocks/truncated_mul.hpp>
+#include <hawx/engine/engine.hpp>
+#include <hawx/engine/scoring.hpp>
+
+#include "../blocks/block_test_util.hpp"
+
+using namespace hawx;
+using namespace hawx::engine;
+using hawx::test::P;
+
+namespace {
+
+LayerDesc conv_layer() {
+    LayerDesc l;
+    l.index = 1;
+    l.in_channels = 2;
+    l.out_channels = 3;
+    l.kernel = {3, 3};
+    l.stride = {2, 2};
+    l.padding = {1, 1};
+    return l;
+}
+LayerDesc fc_layer() {
+    LayerDesc l;
+    l.index = 2;
+    l.linear = true;
+    l.in_channels = 3 * 4 * 4;
+    l.out_channels = 4;
+    return l;
+}
+
+BlockLibrary library() {
+    std::vector<std::int32_t> plus3(65536);
+    for (std::uint32_t a = 0; a < 256; ++a)
+        for (std::uint32_t w = 0; w < 256; ++w) plus3[(a << 8) | w] = code_to_value(a, 8, true) * code_to_value(w, 8, true) + 3;
+    return {exact_block(true), compile_block(P<blocks::TruncatedMul>().i("k", 5).make(), "T5"),
+            compile_block(P<blocks::DrumMul>().i("k", 3).make(), "DRUM3"), compile_table(plus3, true, "PLUS3"),
+            exact_block(false)};
+}
+
+// Two profiled batches of a conv -> ReLU -> linear network, after backward.
+struct Profiled {
+    BlockLibrary lib = library();
+    Engine engine{lib};
+    at::Tensor w1 = at::randn({3, 2, 3, 3}) * 0.4, b1 = at::randn({3}) * 0.1;
+    at::Tensor w2 = at::randn({4, 48}) * 0.2, b2 = at::randn({4}) * 0.1;
+    Profiled() {
+        at::manual_seed(9);
+        w1 = at::randn({3, 2, 3, 3}) * 0.4, w2 = at::randn({4, 48}) * 0.2;
+        const auto run = [&](const at::Tensor& x) {
+            return engine.forward(fc_layer(), at::relu(engine.forward(conv_layer(), x, w1, b1)).flatten(1), w2, b2);
+        };
+        engine.begin_calibration();
+        run(at::randn({6, 2, 8, 8}));
+        engine.finish_calibration();
+        engine.set_assignment(ModelAssignment::uniform(0, 2));
+        engine.set_mode(Mode::Profile);
+        for (int batch = 0; batch < 2; ++batch) {
+            const at::Tensor out = run(at::randn({3, 2, 8, 8}));
+            at::cross_entropy_loss(out, at::randint(0, 4, {3}, at::kLong)).backward();
+        }
+    }
+};
+
+void expect_close(double a, double b, const std::string& what) {
+    EXPECT_NEAR(a, b, 1e-9 * std::max(1.0, std::fabs(b))) << what;
+}
+
+TEST(Scoring, HistogramRouteEqualsTheDefinition) {
+    Profiled p;
+    ASSERT_EQ(p.engine.profile().size(), 4u);
+    const ScoreTable fast = score_hawx(p.engine.profile(), p.lib, true);
+    const ScoreTable ref = score_direct(p.engine.profile(), p.lib);
+    EXPECT_EQ(fast.inputs, 6);
+    ASSERT_EQ(fast.s.size(), 2u);
+    for (std::size_t l = 0; l < 2; ++l)
+        for (std::size_t b = 0; b < 4; ++b) {
+            const auto &f = fast.s[l][b], &r = ref.s[l][b];
+            const std::string at = "layer " + std::to_string(l + 1) + " block " + p.lib[b]->name;
+            ASSERT_EQ(f.filter_sum.size(), r.filter_sum.size()) << at;
+            for (std::size_t i = 0; i < f.filter_sum.size(); ++i) {
+                expect_close(f.filter_sum[i], r.filter_sum[i], at + " filter sum");
+                expect_close(f.filter_mean[i], r.filter_mean[i], at + " filter mean");
+            }
+            for (std::size_t i = 0; i < f.position_mean.size(); ++i)
+                expect_close(f.position_mean[i], r.position_mean[i], at + " position mean");
+            expect_close(f.layer_mean, r.layer_mean, at + " layer mean");
+            EXPECT_EQ(f.operations, l == 0 ? 3 * 16 * 18 : 4 * 48) << at;
+        }
+    for (std::size_t b = 0; b < 4; ++b) expect_close(fast.model_sum[b], ref.model_sum[b], "model sum");
+    // the exact block scores zero; an unsigned block cannot be scored on a signed profile
+    EXPECT_EQ(fast.model_sum[0], 0.0);
+    EXPECT_GT(fast.model_sum[1], 0.0);
+    EXPECT_TRUE(std::isnan(fast.model_mean[4]));
+}
+
+TEST(Scoring, ConstantErrorHasTheClosedFormScore) {
+    Profiled p;
+    const ScoreTable t = score_hawx(p.engine.profile(), p.lib);
+    // |E| = 3 everywhere: filter sum = 3 * s_a * s_w[f] * K * sum_{n,p} |dL/dy_{n,f,p}| / N.
+    for (const LayerProfile* rec : {&p.engine.profile()[0], &p.engine.profile()[1]}) {
+        const int l = rec->layer.index - 1;
+        double grad_sum = 0;
+        std::vector<double> per_filter(static_cast<std::size_t>(rec->layer.out_channels), 0);
+        for (const auto& r : p.engine.profile())
+            if (r.layer.index == rec->layer.index) {
+                const at::Tensor g = r.grad().abs().to(at::kDouble).reshape({r.grad().size(0), r.grad().size(1), -1});
+                const at::Tensor s = g.sum(at::IntArrayRef{0, 2});
+                for (std::size_t f = 0; f < per_filter.size(); ++f) per_filter[f] += s[static_cast<std::int64_t>(f)].item<double>();
+            }
+        for (std::size_t f = 0; f < per_filter.size(); ++f) {
+            const double want = 3.0 * rec->act.scale * rec->weights->scale[f] * rec->layer.fan_in() * per_filter[f] / 6.0;
+            expect_close(t.s[static_cast<std::size_t>(l)][3].filter_sum[f], want, "closed form");
+            grad_sum += per_filter[f];
+        }
+        EXPECT_GT(grad_sum, 0);
+    }
+}
+
+}  // namespace
