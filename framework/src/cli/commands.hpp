@@ -15,6 +15,7 @@ int blocks_command(const Args& args);
 int run_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
+int score_command(const Args& args);
 
 /// Parses `args` against `options` (+ positional); prints `usage` and the options and
 /// returns false when --help was given.

@@ -42,6 +42,7 @@ const char* kUsage =
     "  run MANIFEST                          validate a manifest, instantiate its components, write a run folder\n"
     "  train --model M --out CKPT            train a zoo model (lenet5, vgg11, resnet18, efficientnet_lite0) in float\n"
     "  eval --checkpoint C [--config S]      accuracy in float, int8-exact and with approximate blocks (bit-exact)\n"
+    "  score --checkpoint C --manifest M     representatives, gradient profile, hawx scores of every block\n"
     "\n"
     "Run 'hawx <command> --help' for the options of a command.\n";
 
@@ -64,7 +65,8 @@ int dispatch(const Args& args) {
     if (args[0] == "run") return run_command(rest);
     if (args[0] == "train") return train_command(rest);
     if (args[0] == "eval") return eval_command(rest);
-    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval; see hawx --help)");
+    if (args[0] == "score") return score_command(rest);
+    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval, score; see hawx --help)");
 }
 
 }  // namespace
