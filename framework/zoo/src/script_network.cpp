@@ -58,7 +58,10 @@ std::string join_ints(const std::vector<std::int64_t>& v) {
     return s;
 }
 
-std::string range_text(const jit::SourceRange& r) {
+std::string range_text(const jit::SourceRange& range) {
+    // A loaded model's ranges point into the archive's serialized code; its debug records
+    // map them back to the exported Python source.
+    const jit::SourceRange r = range.findSourceRangeThatGenerated().value_or(range);
     const auto flc = r.file_line_col();
     if (!flc) return "";
     const auto& [file, line, col] = *flc;
@@ -92,7 +95,7 @@ void collect_nodes(jit::Block* b, std::vector<Node*>& out) {
 }
 
 // The innermost node (loop, branch, ...) that holds `n`; null at the graph's top level.
-Node* enclosing(const Node* n) { return n->owningBlock()->owningNode(); }
+Node* enclosing(const Node* n) { return const_cast<Node*>(n)->owningBlock()->owningNode(); }
 
 std::optional<std::vector<std::int64_t>> const_ints(Value* v, std::size_t expand_to) {
     const auto iv = jit::toIValue(v);
@@ -184,10 +187,12 @@ struct Found {
     engine::LayerDesc desc;
     std::string param;  // qualified name of the weight attribute
     std::string location;
-    Value* input = nullptr;
-    Value* weight = nullptr;  // [out, in/groups, kh, kw] / [out, in] in the graph (null: transpose `operand`)
-    Value* operand = nullptr;  // matmul/addmm/mm second operand ([in, out])
-    Value* bias = nullptr;     // null: none
+    // Positions of the node's inputs, read when rewriting (a value may have been replaced by
+    // then: the input of one layer is often the rewritten output of the previous one).
+    int input = 0;
+    int weight = -1;   // [out, in/groups, kh, kw] / [out, in] (-1: transpose `operand`)
+    int operand = -1;  // matmul/addmm/mm second operand ([in, out])
+    int bias = -1;     // -1: none
     at::Tensor weight_tensor, bias_tensor;
 
     // BatchNorm that reads this convolution's output and nothing else.
@@ -347,7 +352,8 @@ private:
     }
 
     // Bias: None, or a 1-D [out] tensor attribute.
-    bool bias_of(const Node* n, Value* v, std::int64_t out, Found& f) {
+    bool bias_of(const Node* n, int at, std::int64_t out, Found& f) {
+        Value* v = at < 0 ? nullptr : n->input(static_cast<std::size_t>(at));
         if (!v || is_none(v)) return true;
         const auto a = resolve_attr(g_, v, p_.module);
         if (a && a->value.isNone()) return true;
@@ -360,7 +366,7 @@ private:
             problem(op_at(n) + ": bias '" + a->path + "' is not a float32 vector of " + std::to_string(out) + " values");
             return false;
         }
-        f.bias = v;
+        f.bias = at;
         f.bias_tensor = b;
         return true;
     }
@@ -391,8 +397,8 @@ private:
         Found f;
         f.node = n;
         f.kind = Kind::Conv;
-        f.input = n->input(0);
-        f.weight = n->input(1);
+        f.input = 0;
+        f.weight = 1;
         const auto w = weight_attr(n, n->input(1));
         if (!w) return;
         const at::Tensor wt = w->value.toTensor();
@@ -459,7 +465,7 @@ private:
             return;
         }
         f.weight_tensor = wt;
-        if (!bias_of(n, n->input(2), d.out_channels, f)) return;
+        if (!bias_of(n, 2, d.out_channels, f)) return;
         register_layer(std::move(f), *w);
     }
 
@@ -470,8 +476,8 @@ private:
         f.kind = Kind::Linear;
         std::optional<Attr> w;
         if (k == "aten::linear") {
-            f.input = n->input(0);
-            f.weight = n->input(1);
+            f.input = 0;
+            f.weight = 1;
             w = weight_attr(n, n->input(1));
             if (!w) return;
             f.weight_tensor = w->value.toTensor();
@@ -481,8 +487,8 @@ private:
             if (!op) return;  // activation x activation (attention and the like): not a layer
             w = op->attr;
             f.weight_tensor = op->weight;
-            f.operand = n->input(k == "aten::addmm" ? 2 : 1);
-            f.input = n->input(k == "aten::addmm" ? 1 : 0);
+            f.operand = k == "aten::addmm" ? 2 : 1;
+            f.input = k == "aten::addmm" ? 1 : 0;
             if (!check_weight(n, f.weight_tensor, 2, layer_name(*w))) return;
             if (k == "aten::addmm") {
                 const auto beta = const_number(n->input(3)), alpha = const_number(n->input(4));
@@ -495,8 +501,7 @@ private:
         f.desc.linear = true;
         f.desc.out_channels = f.weight_tensor.size(0);
         f.desc.in_channels = f.weight_tensor.size(1);
-        Value* bias = k == "aten::linear" ? n->input(2) : k == "aten::addmm" ? n->input(0) : nullptr;
-        if (!bias_of(n, bias, f.desc.out_channels, f)) return;
+        if (!bias_of(n, k == "aten::linear" ? 2 : k == "aten::addmm" ? 0 : -1, f.desc.out_channels, f)) return;
         register_layer(std::move(f), *w);
     }
 
@@ -504,11 +509,20 @@ private:
     void pair_batch_norms() {
         std::set<std::string> used;
         for (auto& f : p_.layers) {
-            if (f.kind != Kind::Conv || f.node->output()->uses().size() != 1) continue;
-            const jit::Use& use = f.node->output()->uses().front();
-            Node* bn = use.user;
-            if (bn->kind() != c10::aten::batch_norm || use.offset != 0 || bn->inputs().size() != 9 || enclosing(bn))
-                continue;
+            if (f.kind != Kind::Conv) continue;
+            // The BatchNorm must be the only reader of the values; shape queries (BatchNorm's
+            // own input check in scripted models) do not care about folding.
+            Node* bn = nullptr;
+            bool only_bn = true;
+            for (const jit::Use& use : f.node->output()->uses()) {
+                const std::string k = use.user->kind().toQualString();
+                if (k == "aten::dim" || k == "aten::size" || k == "aten::numel" || k == "prim::device" ||
+                    k == "prim::dtype")
+                    continue;
+                if (use.user->kind() == c10::aten::batch_norm && use.offset == 0 && !bn) bn = use.user;
+                else only_bn = false;
+            }
+            if (!bn || !only_bn || bn->inputs().size() != 9 || enclosing(bn)) continue;
             const auto mean = tensor_attr(bn->input(3)), var = tensor_attr(bn->input(4));
             const auto training = const_bool(bn->input(5));
             const auto eps = const_number(bn->input(7));
@@ -562,6 +576,38 @@ bool has_candidate_in_loop(jit::Graph& g) {
     return false;
 }
 
+// Inference specialisation: every read of `self.training` becomes false, and so does every
+// other read of a module attribute holding a bool, int, float, string or None (flags such as
+// torchvision's use_res_connect or stride, a bias that is None) unless forward assigns an
+// attribute of that name. Constant propagation then removes the branches they decide.
+void fold_module_flags(Prepared& p) {
+    jit::Graph& g = *p.graph;
+    std::vector<Node*> all;
+    collect_nodes(g.block(), all);
+    std::set<std::string> assigned;
+    for (Node* n : all)
+        if (n->kind() == c10::prim::SetAttr) assigned.insert(n->s(c10::attr::name));
+    for (Node* n : all) {
+        if (n->kind() != c10::prim::GetAttr || assigned.count(n->s(c10::attr::name))) continue;
+        c10::IValue value;
+        if (n->s(c10::attr::name) == "training" && n->output()->type()->kind() == c10::TypeKind::BoolType) {
+            value = false;
+        } else {
+            const auto a = resolve_attr(g, n->output(), p.module);
+            if (!a || !(a->value.isBool() || a->value.isInt() || a->value.isDouble() || a->value.isString() ||
+                        a->value.isNone()))
+                continue;
+            value = a->value;
+        }
+        Value* constant = nullptr;
+        {
+            jit::WithInsertPoint at_start(*g.nodes().begin());
+            constant = g.insertConstant(value);
+        }
+        n->output()->replaceAllUsesWith(constant);
+    }
+}
+
 // Loads, inlines and specialises the forward graph to inference, then finds the layers.
 Prepared prepare(const std::string& path) {
     Prepared p;
@@ -587,21 +633,7 @@ Prepared prepare(const std::string& path) {
     p.graph = method->graph()->copy();
     auto& g = p.graph;
     jit::Inline(*g);
-    {
-        std::vector<Node*> all;
-        collect_nodes(g->block(), all);
-        Value* no = nullptr;
-        for (Node* n : all) {
-            if (n->kind() != c10::prim::GetAttr || n->s(c10::attr::name) != "training" ||
-                n->output()->type()->kind() != c10::TypeKind::BoolType)
-                continue;
-            if (!no) {
-                jit::WithInsertPoint at_start(*g->nodes().begin());
-                no = g->insertConstant(false);
-            }
-            n->output()->replaceAllUsesWith(no);
-        }
-    }
+    fold_module_flags(p);
     jit::ConstantPropagation(g);
     jit::EliminateDeadCode(g);
     if (has_candidate_in_loop(*g)) {
@@ -748,7 +780,281 @@ std::shared_ptr<ScriptNetwork> ScriptNetwork::load(const std::string& path, cons
     impl->schema = p.schema;
     impl->found = std::move(p.layers);
     std::shared_ptr<ScriptNetwork> net(new ScriptNetwork("torchscript:" + file_name(path), o, std::move(impl)));
+    net->eval();  // imported networks are for inference (the graph is specialised to it)
     // The layers run once each, in graph order, on the shape the options give.
     net->approx_layers();
     return net;
+}
+
+namespace {
+
+// Registers `module` under its qualified name, creating plain modules for the levels in
+// between, so that named_modules() / named_parameters() use PyTorch's names.
+void place(torch::nn::Module& root, ScriptNetwork::Impl& m, const std::string& qualified,
+           std::shared_ptr<torch::nn::Module> module) {
+    if (m.modules.count(qualified)) throw Error(m.path + ": two modules would be named '" + qualified + "'");
+    torch::nn::Module* parent = &root;
+    std::string prefix;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t dot = qualified.find('.', start);
+        const std::string part = qualified.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (part.empty()) throw Error(m.path + ": cannot name a layer '" + qualified + "'");
+        prefix += (prefix.empty() ? "" : ".") + part;
+        if (dot == std::string::npos) {
+            parent->register_module(part, module);
+            m.modules.emplace(qualified, std::move(module));
+            return;
+        }
+        auto it = m.modules.find(prefix);
+        if (it == m.modules.end()) {
+            auto level = std::make_shared<torch::nn::Module>();
+            parent->register_module(part, level);
+            it = m.modules.emplace(prefix, std::move(level)).first;
+        }
+        parent = it->second.get();
+        start = dot + 1;
+    }
+}
+
+const c10::Symbol& op_symbol(const char* name) {
+    static const c10::Symbol conv = c10::Symbol::fromQualString("hawx::approx_conv2d");
+    static const c10::Symbol linear = c10::Symbol::fromQualString("hawx::approx_linear");
+    static const c10::Symbol bn = c10::Symbol::fromQualString("hawx::approx_batch_norm");
+    const std::string n = name;
+    return n == "conv" ? conv : n == "linear" ? linear : bn;
+}
+
+}  // namespace
+
+ScriptNetwork::ScriptNetwork(std::string name, const ModelOptions& options, std::unique_ptr<Impl> impl)
+    : Network(std::move(name), options), impl_(std::move(impl)) {
+    Impl& m = *impl_;
+    {
+        std::lock_guard<std::mutex> lock(registry().mutex);
+        m.id = registry().next++;
+    }
+
+    // Proxy modules over the script module's tensors.
+    std::vector<std::int64_t> bn_index(m.found.size(), 0);
+    {
+        KeepGlobalRng keep_rng;
+        torch::NoGradGuard no_grad;
+        for (std::size_t i = 0; i < m.found.size(); ++i) {
+            const Found& f = m.found[i];
+            const bool has_bias = f.bias_tensor.defined();
+            if (f.kind == Kind::Conv) {
+                ConvSpec s;
+                s.in_channels = f.desc.in_channels;
+                s.out_channels = f.desc.out_channels;
+                s.kernel_size = f.desc.kernel[0];
+                s.groups = f.desc.groups;
+                s.bias = has_bias;
+                ApproxConv2d conv(s);
+                conv->desc = f.desc;  // index, name, and geometry ConvSpec cannot say (non-square)
+                conv->weight.set_(f.weight_tensor);
+                if (has_bias) conv->bias.set_(f.bias_tensor);
+                place(*this, m, f.desc.name, conv.ptr());
+                m.layers.push_back(conv.get());
+                if (f.bn) {
+                    FoldableBatchNorm2d bn(f.desc.out_channels, f.bn_eps, f.bn_momentum);
+                    if (f.bn_weight.defined()) bn->weight.copy_(f.bn_weight);
+                    if (f.bn_bias.defined()) bn->bias.copy_(f.bn_bias);
+                    bn->running_mean.copy_(f.bn_mean);
+                    bn->running_var.copy_(f.bn_var);
+                    place(*this, m, f.bn_name, bn.ptr());
+                    add_conv_bn(conv, bn);
+                    m.batch_norms.push_back(bn.get());
+                    bn_index[i] = static_cast<std::int64_t>(m.batch_norms.size());
+                }
+            } else {
+                ApproxLinear linear(f.desc.in_channels, f.desc.out_channels, has_bias);
+                linear->desc = f.desc;
+                linear->weight.set_(f.weight_tensor);
+                if (has_bias) linear->bias.set_(f.bias_tensor);
+                place(*this, m, f.desc.name, linear.ptr());
+                m.layers.push_back(linear.get());
+            }
+            m.locations.push_back(f.location);
+        }
+    }
+
+    // The graph calls the proxies.
+    jit::Graph& g = *m.graph;
+    for (std::size_t i = 0; i < m.found.size(); ++i) {
+        const Found& f = m.found[i];
+        Node* n = f.node;
+        const auto index = static_cast<std::int64_t>(i + 1);
+        Value* out = nullptr;
+        {
+            jit::WithInsertPoint at(n);
+            const auto arg = [&](int i) { return n->input(static_cast<std::size_t>(i)); };
+            Value* input = arg(f.input);
+            Value* bias = f.bias >= 0 ? arg(f.bias) : g.insertConstant(c10::IValue());
+            if (f.kind == Kind::Conv) {
+                const auto& d = f.desc;
+                out = g.insert(op_symbol("conv"),
+                               {input, arg(f.weight), bias, std::vector<std::int64_t>{d.stride[0], d.stride[1]},
+                                std::vector<std::int64_t>{d.padding[0], d.padding[1]},
+                                std::vector<std::int64_t>{d.dilation[0], d.dilation[1]}, d.groups, m.id, index},
+                               {}, n->sourceRange());
+            } else {
+                Value* w = f.weight >= 0 ? arg(f.weight) : g.insert(c10::aten::t, {arg(f.operand)});
+                out = g.insert(op_symbol("linear"), {input, w, bias, m.id, index}, {}, n->sourceRange());
+            }
+        }
+        if (const auto cs = n->callstack()) out->node()->setCallStack(*cs);
+        n->output()->replaceAllUsesWith(out);
+        n->destroy();
+        if (Node* bn = f.bn) {
+            jit::WithInsertPoint at(bn);
+            Value* y = g.insert(op_symbol("bn"), {bn->input(0), m.id, bn_index[i]}, {}, bn->sourceRange());
+            if (const auto cs = bn->callstack()) y->node()->setCallStack(*cs);
+            bn->output()->replaceAllUsesWith(y);
+            bn->destroy();
+        }
+    }
+    m.found.clear();
+    jit::EliminateDeadCode(m.graph);
+    m.function = std::make_unique<jit::GraphFunction>(c10::QualifiedName("hawx.imported.forward"), m.graph, nullptr);
+    m.function->setSchema(m.schema);
+
+    std::lock_guard<std::mutex> lock(registry().mutex);
+    registry().nets[m.id] = &m;
+}
+
+ScriptNetwork::~ScriptNetwork() {
+    std::lock_guard<std::mutex> lock(registry().mutex);
+    registry().nets.erase(impl_->id);
+}
+
+at::Tensor ScriptNetwork::forward(at::Tensor x) {
+    t_op_error = nullptr;
+    c10::IValue out;
+    try {
+        out = (*impl_->function)({impl_->module._ivalue(), std::move(x)});
+    } catch (const std::exception& e) {
+        if (t_op_error) {
+            std::exception_ptr original = t_op_error;
+            t_op_error = nullptr;
+            std::rethrow_exception(original);
+        }
+        throw Error(impl_->path + ": forward failed: " + first_line(e.what()));
+    }
+    if (!out.isTensor()) throw Error(impl_->path + ": forward returns " + out.tagKind() + ", not a tensor");
+    return out.toTensor();
+}
+
+const std::string& ScriptNetwork::path() const { return impl_->path; }
+
+std::int64_t ScriptNetwork::network_id() const { return impl_->id; }
+
+std::string ScriptNetwork::graph_text() const { return impl_->graph->toString(); }
+
+const std::string& ScriptNetwork::layer_location(int index) const {
+    if (index < 1 || static_cast<std::size_t>(index) > impl_->locations.size())
+        throw Error(impl_->path + ": no layer " + std::to_string(index));
+    return impl_->locations[static_cast<std::size_t>(index - 1)];
+}
+
+namespace {
+
+template <typename T>
+T* lookup(std::int64_t id, std::int64_t index, std::vector<T*> ScriptNetwork::Impl::*list, const char* what) {
+    std::lock_guard<std::mutex> lock(registry().mutex);
+    const auto it = registry().nets.find(id);
+    if (it == registry().nets.end())
+        throw Error(std::string("hawx operator: no imported network with id ") + std::to_string(id) +
+                    " (was the graph copied out of its ScriptNetwork?)");
+    const auto& v = it->second->*list;
+    if (index < 1 || static_cast<std::size_t>(index) > v.size())
+        throw Error(it->second->path + ": no " + what + " " + std::to_string(index));
+    return v[static_cast<std::size_t>(index - 1)];
+}
+
+}  // namespace
+
+at::Tensor ScriptNetwork::run_layer(std::int64_t network_id, std::int64_t index, const at::Tensor& x) {
+    return lookup(network_id, index, &Impl::layers, "layer")->run(x);
+}
+
+at::Tensor ScriptNetwork::run_batch_norm(std::int64_t network_id, std::int64_t index, const at::Tensor& x) {
+    return lookup(network_id, index, &Impl::batch_norms, "batch norm")->forward(x);
+}
+
+bool is_torchscript_file(const std::string& path) {
+    try {
+        caffe2::serialize::PyTorchStreamReader zip(path);
+        if (!zip.hasRecord("constants.pkl")) return false;
+        for (const auto& name : zip.getAllRecords())
+            if (name.rfind("code/", 0) == 0 || name.find("/code/") != std::string::npos) return true;
+    } catch (const std::exception&) {
+    }
+    return false;
+}
+
+std::shared_ptr<Network> load_any_model(const std::string& path, CheckpointMeta* meta,
+                                        const std::optional<ModelOptions>& options) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open file");
+    char magic[4] = {};
+    in.read(magic, 4);
+    if (!in || std::string(magic, 4) != std::string("PK\x03\x04", 4))
+        throw Error(path + ": neither a hawx checkpoint nor a TorchScript archive (not a zip archive)");
+    if (!is_torchscript_file(path)) return load_model(path, meta);
+    auto net = ScriptNetwork::load(path, options);
+    net->eval();
+    if (meta) {
+        *meta = CheckpointMeta{};
+        meta->model = net->model_name();
+        meta->options = net->model_options();
+        meta->training = {{"source", "torchscript"}};
+    }
+    return net;
+}
+
+// ---------------------------------------------------------------------------------------
+// The operators the rewritten graphs call. Geometry arguments document the call (the proxy
+// holds the same); weight and bias are the script module's tensors, which the proxy shares.
+
+namespace {
+
+template <typename F>
+at::Tensor keep_error(F&& f) {
+    try {
+        return f();
+    } catch (...) {
+        t_op_error = std::current_exception();
+        throw;
+    }
+}
+
+at::Tensor approx_conv2d_op(const at::Tensor& input, const at::Tensor& /*weight*/,
+                            const c10::optional<at::Tensor>& /*bias*/, at::IntArrayRef /*stride*/,
+                            at::IntArrayRef /*padding*/, at::IntArrayRef /*dilation*/, std::int64_t /*groups*/,
+                            std::int64_t network_id, std::int64_t layer) {
+    return keep_error([&] { return ScriptNetwork::run_layer(network_id, layer, input); });
+}
+
+at::Tensor approx_linear_op(const at::Tensor& input, const at::Tensor& /*weight*/,
+                            const c10::optional<at::Tensor>& /*bias*/, std::int64_t network_id, std::int64_t layer) {
+    return keep_error([&] { return ScriptNetwork::run_layer(network_id, layer, input); });
+}
+
+at::Tensor approx_batch_norm_op(const at::Tensor& input, std::int64_t network_id, std::int64_t index) {
+    return keep_error([&] { return ScriptNetwork::run_batch_norm(network_id, index, input); });
+}
+
+}  // namespace
+
+}  // namespace hawx::zoo
+
+// A fragment: other libraries (plugins) may add operators to the same namespace.
+TORCH_LIBRARY_FRAGMENT(hawx, m) {
+    m.def("approx_conv2d(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, "
+          "int groups, int network_id, int layer) -> Tensor",
+          &hawx::zoo::approx_conv2d_op);
+    m.def("approx_linear(Tensor input, Tensor weight, Tensor? bias, int network_id, int layer) -> Tensor",
+          &hawx::zoo::approx_linear_op);
+    m.def("approx_batch_norm(Tensor input, int network_id, int index) -> Tensor", &hawx::zoo::approx_batch_norm_op);
 }

@@ -4,9 +4,12 @@
 /// then .save) as a zoo::Network whose every Conv2d and Linear is approximable.
 ///
 /// Import, in order:
-///  1. torch::jit::load; the forward graph is copied, inlined, every `self.training` read
-///     becomes the constant false (inference), then constant propagation and dead-code
-///     elimination remove the training-only branches.
+///  1. torch::jit::load; the forward graph is copied and inlined; every `self.training` read
+///     becomes the constant false (inference), and every read of a module attribute holding a
+///     bool, int, float, string or None (flags such as torchvision's `use_res_connect`) becomes
+///     that constant unless forward assigns it; constant propagation and dead-code elimination
+///     then remove the branches they decide; loops with a constant trip count around a layer
+///     are unrolled.
 ///  2. Every convolution (aten::conv2d, aten::_convolution / aten::convolution from traced
 ///     models) and every linear (aten::linear; aten::addmm, aten::matmul and aten::mm whose
 ///     second operand is a tensor attribute, possibly transposed) becomes a layer, numbered
@@ -52,7 +55,7 @@ namespace hawx::zoo {
 /// A TorchScript model whose convolutions and linears run through the LayerRunner seam.
 class ScriptNetwork : public Network {
 public:
-    /// Imports the TorchScript archive at `path` (see the file comment).
+    /// Imports the TorchScript archive at `path` (see the file comment), in eval mode.
     ///
     /// `options` gives the input shape and class count: the network takes
     /// [N, in_channels, input_size, input_size] and returns [N, num_classes] (width must be 1).
@@ -84,6 +87,8 @@ public:
     /// Source location of layer `index` (1-based) in the exported model, "file:line:col" of the
     /// op and of its outermost call site ("unknown location" when the archive has no debug info).
     const std::string& layer_location(int index) const;
+    /// The id under which the rewritten graph's operators find this network.
+    std::int64_t network_id() const;
 
     /// What the hawx:: operators call: layer `index` (1-based, graph order) of the live
     /// network `network_id`. Throws hawx::Error for an unknown id or index.
