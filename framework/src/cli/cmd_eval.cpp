@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "model_data.hpp"
 #include "hawx/engine/config_string.hpp"
 #include "hawx/engine/engine.hpp"
 #include "hawx/engine/library.hpp"
@@ -38,11 +39,14 @@ std::string percent(double v) {
 int eval_command(const Args& args) {
     po::options_description opts("options");
     std::string checkpoint, model, config, manifest_path, dataset, data_dir, calib_method = "minmax", path = "auto";
+    std::string input_mean, input_std;
     long long calibration = 2000, limit = 0, batch_size = 256, threads = 0;
     double percentile = 99.99;
     bool verbose = false;
     opts.add_options()
-        ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train")
+        ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train, or a TorchScript .pt file")
+        ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
+        ("input-std", po::value(&input_std), "TorchScript models: input normalisation std(s) (default: data statistics)")
         ("model", po::value(&model), "expected model name (checked against the checkpoint)")
         ("config", po::value(&config), "configuration, e.g. \"1-2:T4 3-5:exact\" (block names from --manifest)")
         ("manifest", po::value(&manifest_path), "manifest whose blocks the configuration names")
@@ -89,23 +93,17 @@ int eval_command(const Args& args) {
     }
     const engine::NamedLibrary lib = engine::compile_library(blocks);
 
-    zoo::CheckpointMeta meta;
-    const std::shared_ptr<zoo::Network> net = zoo::load_model(checkpoint, &meta);
+    const ModelAndData md = load_model_and_data(checkpoint, dataset, data_dir, input_mean, input_std);
+    const std::shared_ptr<zoo::Network>& net = md.net;
+    const zoo::CheckpointMeta& meta = md.meta;
+    const zoo::DatasetSplits& data = md.data;
     if (!model.empty() && model != meta.model)
         throw Error(checkpoint + ": holds model " + meta.model + ", not " + model);
-    if (!meta.input) throw Error(checkpoint + ": has no input specification (not written by hawx train)");
     const auto descs = net->layer_descs();
     engine::ModelAssignment approx;
     if (!config.empty()) approx = engine::parse_configuration(config, lib.names, descs);
-
-    const std::string ds = dataset.empty() ? meta.training.value("dataset", std::string("fashion-mnist")) : dataset;
-    const std::string dir = vm.count("data-dir") ? data_dir : meta.training.value("data_dir", std::string());
-    const std::size_t val_size = meta.training.value("val_size", std::size_t{0});
-    const zoo::DatasetSplits data =
-        zoo::load_dataset(ds, dir, meta.options.input_size, meta.training.value("seed", std::uint64_t{1}));
-    if (val_size >= data.train.size()) throw Error(checkpoint + ": validation split larger than " + data.train.name);
     // Calibrate on training images only (never on validation or test data).
-    const Dataset calib = zoo::head(data.train, data.train.size() - val_size);
+    const Dataset& calib = md.train;
     const std::size_t n_test = limit > 0 ? std::min<std::size_t>(static_cast<std::size_t>(limit), data.test.size())
                                          : data.test.size();
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "model_data.hpp"
 #include "hawx/engine/engine.hpp"
 #include "hawx/engine/library.hpp"
 #include "hawx/engine/scoring.hpp"
@@ -72,11 +73,13 @@ std::string num(double v) {
 
 int score_command(const Args& args) {
     po::options_description opts("options");
-    std::string checkpoint, manifest_path, out_dir;
+    std::string checkpoint, manifest_path, out_dir, input_mean, input_std;
     long long k = 10, profile_size = 0, calibration = 2000, seed = 1, threads = 0, limit = 0;
     bool measure = false;
     opts.add_options()
-        ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train")
+        ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train, or a TorchScript .pt file")
+        ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
+        ("input-std", po::value(&input_std), "TorchScript models: input normalisation std(s) (default: data statistics)")
         ("manifest", po::value(&manifest_path)->required(), "manifest whose blocks are scored")
         ("k", po::value(&k), "representative inputs (k-means clusters, default 10)")
         ("profile-size", po::value(&profile_size), "training images clustered for representatives (default: all)")
@@ -106,15 +109,11 @@ int score_command(const Args& args) {
     PluginManager plugins(plugin_search_path(m.plugin_paths));
     const ResolvedManifest resolved = resolve_manifest(m, plugins);
     const engine::NamedLibrary lib = engine::compile_library(instantiate(resolved, plugins).blocks);
-    zoo::CheckpointMeta meta;
-    const std::shared_ptr<zoo::Network> net = zoo::load_model(checkpoint, &meta);
-    if (!meta.input) throw Error(checkpoint + ": has no input specification (not written by hawx train)");
-    const std::string ds = meta.training.value("dataset", std::string("fashion-mnist"));
-    const zoo::DatasetSplits data = zoo::load_dataset(ds, meta.training.value("data_dir", std::string()),
-                                                      meta.options.input_size, meta.training.value("seed", std::uint64_t{1}));
-    const std::size_t val_size = meta.training.value("val_size", std::size_t{0});
-    if (val_size >= data.train.size()) throw Error(checkpoint + ": validation split larger than " + data.train.name);
-    const Dataset train = zoo::head(data.train, data.train.size() - val_size);
+    const ModelAndData md = load_model_and_data(checkpoint, "", "", input_mean, input_std);
+    const std::shared_ptr<zoo::Network>& net = md.net;
+    const zoo::CheckpointMeta& meta = md.meta;
+    const zoo::DatasetSplits& data = md.data;
+    const Dataset& train = md.train;
     const Dataset profile_set = zoo::head(train, static_cast<std::size_t>(profile_size));
     if (static_cast<std::size_t>(k) > profile_set.size())
         throw Error("--k " + std::to_string(k) + " is larger than the profiling set (" +

@@ -304,15 +304,15 @@ Representatives select_representatives(Network& net, const Dataset& data, const 
                         "' gives non-finite first-layer activations in " + net.model_name());
 
     // Standardise each coordinate (population statistics; a constant coordinate keeps scale 1).
-    for (int c = 0; c < 2; ++c) {
+    for (std::size_t c = 0; c < 2; ++c) {
         double sum = 0.0;
-        for (const auto& s : r.stats) sum += s[static_cast<std::size_t>(c)];
+        for (const auto& s : r.stats) sum += s[c];
         const double mean = sum / static_cast<double>(n);
         double sq = 0.0;
-        for (const auto& s : r.stats) sq += (s[static_cast<std::size_t>(c)] - mean) * (s[static_cast<std::size_t>(c)] - mean);
+        for (const auto& s : r.stats) sq += (s[c] - mean) * (s[c] - mean);
         const double sd = std::sqrt(sq / static_cast<double>(n));
-        r.feature_mean[static_cast<std::size_t>(c)] = mean;
-        r.feature_scale[static_cast<std::size_t>(c)] = sd > 0.0 ? sd : 1.0;
+        r.feature_mean[c] = mean;
+        r.feature_scale[c] = sd > 0.0 ? sd : 1.0;
     }
     std::vector<Point> z(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -335,7 +335,8 @@ Representatives select_representatives(Network& net, const Dataset& data, const 
         }
     }
     for (const auto& c : km.centroids)
-        r.centroids.push_back({c[0] * r.feature_scale[0] + r.feature_mean[0], c[1] * r.feature_scale[1] + r.feature_mean[1]});
+        r.centroids.push_back(
+            {c[0] * r.feature_scale[0] + r.feature_mean[0], c[1] * r.feature_scale[1] + r.feature_mean[1]});
 
     // Fig. 2: histograms on bins shared by the whole set and the representatives.
     double lo = pass.min;
@@ -362,7 +363,7 @@ Representatives select_representatives(Network& net, const Dataset& data, const 
             const int rep = rep_of[first + static_cast<std::size_t>(b)];
             const float* row = p + b * a.size(1);
             for (std::size_t j = 0; j < m; ++j) {
-                const double t = std::floor((row[j] - lo) / width * 0.9);
+                const double t = std::floor((row[j] - lo) / width);
                 const auto bin = static_cast<std::size_t>(std::clamp(t, 0.0, static_cast<double>(bins - 1)));
                 all[bin] += 1.0;
                 if (rep >= 0) per_rep[static_cast<std::size_t>(rep)][bin] += 1.0;
