@@ -97,7 +97,8 @@ TEST(KMeans, RestartsKeepTheLowestInertia) {
     // only lower the inertia, and on some seed it does.
     std::mt19937_64 rng(123);
     std::vector<Point> pts(200);
-    for (auto& p : pts) p = {static_cast<double>(rng() >> 11) * 0x1.0p-53, static_cast<double>(rng() >> 11) * 0x1.0p-53};
+    auto u = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+    for (auto& p : pts) p = {u(), u()};
     bool some_lower = false;
     for (std::uint64_t seed = 0; seed < 20; ++seed) {
         const double one = kmeans(pts, 7, seed, 1).inertia;
@@ -122,7 +123,7 @@ TEST(KMeans, KEqualsNGivesSingletons) {
     const KMeansResult r = kmeans(s.points, n, 5);
     for (int i = 0; i < n; ++i) EXPECT_EQ(r.assignment[static_cast<std::size_t>(i)], i);
     EXPECT_EQ(r.inertia, 0.0);
-    for (int i = 0; i < n; ++i) EXPECT_EQ(r.centroids[static_cast<std::size_t>(i)], s.points[static_cast<std::size_t>(i)]);
+    for (std::size_t i = 0; i < s.points.size(); ++i) EXPECT_EQ(r.centroids[i], s.points[i]);
 }
 
 TEST(KMeans, DuplicatePointsStillFillEveryCluster) {
