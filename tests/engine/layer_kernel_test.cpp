@@ -114,6 +114,8 @@ void expect_exact(const LayerDesc& l, const WeightQuant& wq, std::int32_t za, co
     // dequantized codes quantize back to themselves.
     ActQuant q = make_act_quant(wq.is_signed, wq.is_signed ? -128.0f : -za * 1.0f, wq.is_signed ? 127.0f : 255.0f - za);
     ASSERT_EQ(q.zero, za);
+    q.qmin = wq.is_signed ? -128 : 0;  // the random codes span the whole range
+    q.qmax = wq.is_signed ? 127 : 255;
     const at::Tensor values = (wq.is_signed ? codes.to(at::kChar) : codes).to(at::kFloat) - static_cast<float>(za);
     const at::Tensor fused = kernel.accumulate(values * q.scale, q);
     ASSERT_TRUE(at::equal(fused, got)) << what << ": fused float route differs";
@@ -216,9 +218,11 @@ TEST(LayerKernel, RejectsBadAssignments) {
 TEST(Quantize, RoundsHalfToEvenAndClamps) {
     const ActQuant q = make_act_quant(true, -1.0f, 63.5f);  // scale 0.5
     ASSERT_FLOAT_EQ(q.scale, 0.5f);
+    EXPECT_EQ(q.qmin, -2);  // the calibrated range: round(-1 / 0.5)
+    EXPECT_EQ(q.qmax, 127);
     const at::Tensor x = at::tensor({0.25f, 0.75f, -0.25f, -0.75f, 1000.0f, -1000.0f, 1.0f});
     const at::Tensor c = quantize_codes(x, q, "x");
-    const std::vector<int> want = {0, 2, 0, 0xFE, 127, 0x80, 2};
+    const std::vector<int> want = {0, 2, 0, 0xFE, 127, 0xFE, 2};
     for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(c[static_cast<std::int64_t>(i)].item<int>(), want[i]) << i;
     EXPECT_THROW(quantize_codes(at::tensor({1.0f, NAN}), q, "x"), Error);
 
@@ -349,6 +353,34 @@ TEST(Engine, ProfileModeRecordsCodesAndStraightThroughGradients) {
     EXPECT_TRUE(at::equal(p1.codes, quantize_codes(x.detach(), p1.act, "x")));
     EXPECT_EQ(p2.codes.sizes(), (std::vector<std::int64_t>{8, 180}));
     ASSERT_TRUE(x.grad().defined());  // the gradient reaches the input through the float layers
+}
+
+}  // namespace
+
+namespace {
+
+// Non-negative activations (after a ReLU): every partial sum lies between minus the negative
+// and plus the positive products, so the kernel needs fewer chunks than the magnitude bound
+// would, and must still be exact at the extremes of that bound.
+TEST(LayerKernel, SignAwareBoundNeedsFewerChunksAndStaysExact) {
+    const BlockLibrary& lib = make_library(true);
+    const LayerDesc l = linear(4608, 2);
+    at::Tensor w = at::ones({2, 4608});
+    w[0].slice(0, 1, 4608, 2).neg_();  // both filters alternate signs
+    w[1].slice(0, 0, 4608, 2).neg_();
+    const WeightQuant wq = quantize_weights(w, true, "test");
+    const LayerKernel full(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Separable);
+    const LayerKernel relu(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Separable, {0, 127});
+    const auto chunks = [](const LayerKernel& k) { return k.describe().substr(k.describe().rfind(", ") + 2); };
+    EXPECT_NE(chunks(full), chunks(relu)) << full.describe() << relu.describe();
+    at::Tensor codes = at::full({3, 4608}, 127, at::kByte);  // the positive extreme
+    codes[1].random_(0, 128);
+    codes[2].slice(0, 1, 4608, 2).fill_(0);  // only filter 1's negative products are active
+    const at::Tensor ref = reference_accumulate(l, wq, 0, lib, {Granularity::Layer, {1}}, codes);
+    EXPECT_GT(ref.abs().max().item<std::int64_t>(), 1 << 24);
+    EXPECT_TRUE(at::equal(relu.accumulate(codes).to(at::kLong), ref));
+    // codes outside the promised range are refused
+    EXPECT_THROW(relu.accumulate(at::full({1, 4608}, 0xFF, at::kByte)), Error);
 }
 
 }  // namespace

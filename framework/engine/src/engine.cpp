@@ -95,6 +95,8 @@ void Engine::finish_calibration() {
         s->act_unsigned = make_act_quant(false, lo, hi);
     }
     if (!any) throw Error("calibration: no approximable layer was run");
+    for (auto& s : states_)
+        if (s) s->kernel.reset(), s->kernel_for.reset();  // kernels depend on the activation range
     calibrated_ = true;
     mode_ = Mode::Quantized;
 }
@@ -121,6 +123,8 @@ void Engine::load_calibration(const nlohmann::json& j) {
         s.seen = 1;
         s.act_signed = make_act_quant(true, static_cast<float>(s.lo), static_cast<float>(s.hi));
         s.act_unsigned = make_act_quant(false, static_cast<float>(s.lo), static_cast<float>(s.hi));
+        s.kernel.reset();
+        s.kernel_for.reset();
     }
     calibrated_ = true;
 }
@@ -194,7 +198,8 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
     const WeightQuant& wq = weight_quant(layer, weight, is_signed);
     if (!s.kernel || !s.kernel_for || !(*s.kernel_for == a)) {
         s.kernel = std::make_unique<LayerKernel>(layer, wq, aq.zero, library_, a,
-                                                 options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path);
+                                                 options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path,
+                                                 std::array<std::int32_t, 2>{aq.qmin, aq.qmax});
         s.kernel_for = a;
     }
     const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;

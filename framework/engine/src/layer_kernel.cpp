@@ -159,7 +159,7 @@ struct Term {
     const SeparableForm* form = nullptr;
     int r = 0;
     std::vector<float> lut;  // 256 entries: u(code)
-    double umax = 0;
+    double umin = 0, umax = 0;  // range of u over the codes the activations can hold
 };
 
 struct SepGroup {
@@ -186,6 +186,7 @@ struct LayerKernel::Impl {
     std::vector<SepGroup> groups;
     GatherPart gather;
     bool has_gather = false;
+    std::array<std::int32_t, 2> act_range{-128, 255};
     bool double_out = false;
     std::vector<std::string> notes;
 
@@ -286,7 +287,8 @@ at::Tensor LayerKernel::Impl::conv(const at::Tensor& xs, const at::Tensor& ws) c
 }
 
 LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int32_t act_zero,
-                         const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path)
+                         const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path,
+                         std::array<std::int32_t, 2> act_range)
     : impl_(std::make_unique<Impl>()) {
     validate_assignment(layer, library, assignment);
     Impl& m = *impl_;
@@ -332,6 +334,19 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     }
     const auto is_table_form = [&](int b) { return form[b] && form[b] == (library[static_cast<std::size_t>(b)]->table_form ? &*library[static_cast<std::size_t>(b)]->table_form : nullptr); };
 
+    // Codes the activations can hold: the quantizer's range, plus the zero point (padding).
+    std::vector<bool> allowed(256);
+    for (std::uint32_t c = 0; c < 256; ++c) {
+        const std::int32_t v = value_of(c, m.is_signed);
+        allowed[c] = (v >= act_range[0] && v <= act_range[1]) || c == m.zero_code;
+    }
+    m.act_range = act_range;
+    const auto set_range = [&](Term& t) {
+        t.umin = INFINITY, t.umax = -INFINITY;
+        for (std::uint32_t c = 0; c < 256; ++c)
+            if (allowed[c]) t.umin = std::min<double>(t.umin, t.lut[c]), t.umax = std::max<double>(t.umax, t.lut[c]);
+    };
+
     // Terms: the exact product (index 0) and each separable block's rank-1 corrections.
     std::map<int, std::size_t> first_term;  // block -> index of its first correction term
     {
@@ -339,16 +354,16 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         t0.lut.resize(256);
         for (std::uint32_t c = 0; c < 256; ++c) {
             t0.lut[c] = static_cast<float>(value_of(c, m.is_signed) - m.za);
-            t0.umax = std::max(t0.umax, std::fabs(static_cast<double>(t0.lut[c])));
         }
+        set_range(t0);
         m.terms.push_back(std::move(t0));
         Term t1;  // index 1: the activation code itself, for -z_w * a at table-form positions
         t1.kind = Term::ACode;
         t1.lut.resize(256);
         for (std::uint32_t c = 0; c < 256; ++c) {
             t1.lut[c] = static_cast<float>(value_of(c, m.is_signed));
-            t1.umax = std::max(t1.umax, std::fabs(static_cast<double>(t1.lut[c])));
         }
+        set_range(t1);
         m.terms.push_back(std::move(t1));
         for (auto [b, sep] : separable) {
             if (!sep) continue;
@@ -364,8 +379,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                 for (std::uint32_t c = 0; c < 256; ++c) {
                     const std::int64_t u = form[b]->u[static_cast<std::size_t>(r) * 256 + c];
                     t.lut[c] = static_cast<float>(u);
-                    t.umax = std::max(t.umax, std::fabs(static_cast<double>(u)));
                 }
+                set_range(t);
                 m.terms.push_back(std::move(t));
             }
         }
@@ -425,7 +440,11 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         const std::int64_t S = T * g.Cg, khw = g.kh * g.kw;
         at::Tensor wt = at::zeros(g.linear ? at::IntArrayRef{nf, S} : at::IntArrayRef{nf, S, g.kh, g.kw}, at::kFloat);
         float* wp = wt.data_ptr<float>();
-        std::vector<double> beta(static_cast<std::size_t>(nf * S), 0.0);  // per filter, stacked channel
+        // Per filter and stacked channel, the most its products can add (pos) and subtract
+        // (neg): every partial sum of a reduction lies in [-sum neg, sum pos], which is the
+        // bound that matters, tighter than the sum of magnitudes when signs are known (after
+        // a ReLU the exact term's sign is the weight's).
+        std::vector<double> pos(static_cast<std::size_t>(nf * S), 0.0), neg(static_cast<std::size_t>(nf * S), 0.0);
         grp.cst.assign(static_cast<std::size_t>(nf), 0);
         for (std::int64_t fi = 0; fi < nf; ++fi) {
             const std::int64_t f = filters[static_cast<std::size_t>(fi)];
@@ -447,35 +466,41 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                         v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
                     if (v == 0) continue;
                     wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<float>(v);
-                    beta[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += term.umax * std::fabs(v);
+                    const double p1 = term.umin * v, p2 = term.umax * v;
+                    pos[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += std::max(0.0, std::max(p1, p2));
+                    neg[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += std::max(0.0, -std::min(p1, p2));
                 }
             }
         }
         // Greedy chunks of stacked channels, each within the exactness bound for every filter.
-        std::vector<double> run(static_cast<std::size_t>(nf), 0.0);
+        std::vector<double> run_pos(static_cast<std::size_t>(nf), 0.0), run_neg(static_cast<std::size_t>(nf), 0.0);
+        std::vector<double> all_pos(static_cast<std::size_t>(nf), 0.0), all_neg(static_cast<std::size_t>(nf), 0.0);
         std::int64_t start = 0;
         for (std::int64_t s = 0; s < S; ++s) {
             bool over = false;
-            for (std::int64_t fi = 0; fi < nf && !over; ++fi)
-                over = run[static_cast<std::size_t>(fi)] + beta[static_cast<std::size_t>(fi * S + s)] > kExactLimit;
+            for (std::int64_t fi = 0; fi < nf && !over; ++fi) {
+                const auto i = static_cast<std::size_t>(fi), j = static_cast<std::size_t>(fi * S + s);
+                over = std::max(run_pos[i] + pos[j], run_neg[i] + neg[j]) > kExactLimit;
+            }
             if (over) {
                 if (s == start) { fallback_to_gather = true; break; }
                 grp.chunks.emplace_back(start, s);
                 start = s;
-                std::fill(run.begin(), run.end(), 0.0);
+                std::fill(run_pos.begin(), run_pos.end(), 0.0);
+                std::fill(run_neg.begin(), run_neg.end(), 0.0);
             }
             for (std::int64_t fi = 0; fi < nf; ++fi) {
-                run[static_cast<std::size_t>(fi)] += beta[static_cast<std::size_t>(fi * S + s)];
-                sep_bound[static_cast<std::size_t>(filters[static_cast<std::size_t>(fi)])] +=
-                    beta[static_cast<std::size_t>(fi * S + s)];
+                const auto i = static_cast<std::size_t>(fi), j = static_cast<std::size_t>(fi * S + s);
+                run_pos[i] += pos[j], run_neg[i] += neg[j], all_pos[i] += pos[j], all_neg[i] += neg[j];
             }
         }
         if (fallback_to_gather) break;
         grp.chunks.emplace_back(start, S);
         for (std::int64_t fi = 0; fi < nf; ++fi) {
-            const double c = std::fabs(static_cast<double>(grp.cst[static_cast<std::size_t>(fi)]));
+            const auto i = static_cast<std::size_t>(fi);
+            const double c = std::fabs(static_cast<double>(grp.cst[i]));
             grp.any_cst = grp.any_cst || c != 0;
-            sep_bound[static_cast<std::size_t>(filters[static_cast<std::size_t>(fi)])] += c;
+            sep_bound[static_cast<std::size_t>(filters[i])] += std::max(all_pos[i], all_neg[i]) + c;
         }
         if (g.G > 1 && grp.chunks.size() > 1) { fallback_to_gather = true; break; }
         grp.chunk_of.assign(static_cast<std::size_t>(S), 0);
@@ -584,6 +609,16 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
     if (codes_in.scalar_type() != at::kByte)
         throw Error(layer_label(impl_->layer) + ": activation codes must be uint8");
     const at::Tensor codes = codes_in.contiguous();
+    const auto& ar = impl_->act_range;
+    if (ar[0] > (impl_->is_signed ? -128 : 0) || ar[1] < (impl_->is_signed ? 127 : 255)) {
+        // The exactness bound assumed this range: check it.
+        const at::Tensor v = impl_->is_signed ? codes.view(at::kChar) : codes;
+        const std::int64_t lo = v.min().item<std::int64_t>(), hi = v.max().item<std::int64_t>();
+        const std::int64_t z = impl_->za;
+        if ((lo < ar[0] && lo != z) || (hi > ar[1] && hi != z))
+            throw Error(layer_label(impl_->layer) + ": activation codes outside the range [" + std::to_string(ar[0]) +
+                        ", " + std::to_string(ar[1]) + "] the kernel was built for");
+    }
     return impl_->run(&codes, nullptr, nullptr);
 }
 

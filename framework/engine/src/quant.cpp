@@ -18,12 +18,17 @@ ActQuant make_act_quant(bool is_signed, float lo, float hi) {
         const float amax = std::max(std::fabs(lo), std::fabs(hi));
         q.scale = amax > 0 && std::isfinite(amax) ? amax / 127.0f : 1.0f;
         q.zero = 0;
+        const float inv = 1.0f / q.scale;
+        q.qmin = static_cast<std::int32_t>(std::clamp(std::nearbyint(std::min(lo, 0.0f) * inv), -128.0f, 0.0f));
+        q.qmax = static_cast<std::int32_t>(std::clamp(std::nearbyint(std::max(hi, 0.0f) * inv), 0.0f, 127.0f));
     } else {
         lo = std::min(lo, 0.0f);
         hi = std::max(hi, 0.0f);
         const float range = hi - lo;
         q.scale = range > 0 && std::isfinite(range) ? range / 255.0f : 1.0f;
         q.zero = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, 255.0f));
+        q.qmin = 0;
+        q.qmax = 255;
     }
     q.inv_scale = 1.0f / q.scale;
     return q;
@@ -68,6 +73,7 @@ WeightQuant quantize_weights(const at::Tensor& weight, bool is_signed, const cha
             const float amax = std::max(-lo, hi);
             q.scale = amax > 0 ? amax / 127.0f : 1.0f;
             q.is_signed = true;
+            q.qmin = -127;  // symmetric weights
         } else {
             q = make_act_quant(false, lo, hi);
         }
@@ -75,9 +81,7 @@ WeightQuant quantize_weights(const at::Tensor& weight, bool is_signed, const cha
         wq.scale[f] = q.scale;
         wq.zero[f] = q.zero;
         for (std::int64_t k = 0; k < K; ++k) {
-            std::uint8_t c = quantize_one(row[k], q);
-            if (is_signed && c == 0x80) c = 0x81;  // symmetric: -127..127
-            dst[f * K + k] = c;
+            dst[f * K + k] = quantize_one(row[k], q);
         }
     }
     return wq;

@@ -44,8 +44,12 @@ public:
     /// `weights` must come from quantize_weights with the blocks' signedness; `act_zero` is
     /// the activation zero point (ActQuant::zero). `path` forces a path or picks per block
     /// (Auto: separable when the block has a form of rank <= its compiled max_rank).
+    /// `act_range` is the [min, max] activation VALUE the codes can hold (ActQuant's
+    /// [qmin, qmax]); codes outside it are refused. A narrower range (e.g. 0..127 after a
+    /// ReLU) lets the separable path prove exactness with fewer reduction chunks.
     LayerKernel(const LayerDesc& layer, const WeightQuant& weights, std::int32_t act_zero,
-                const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path);
+                const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path,
+                std::array<std::int32_t, 2> act_range = {-128, 255});
     ~LayerKernel();
     LayerKernel(const LayerKernel&) = delete;
     LayerKernel& operator=(const LayerKernel&) = delete;

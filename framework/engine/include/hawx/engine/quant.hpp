@@ -3,7 +3,9 @@
 /// 8-bit post-training quantization as the engine does it.
 ///
 /// Signed blocks (int8 x int8), symmetric:
-///   activations per tensor: s_a = amax / 127, q = clamp(round(x / s_a), -128, 127), zero 0;
+///   activations per tensor: s_a = amax / 127, q = clamp(round(x / s_a), qmin, qmax), zero 0,
+///   [qmin, qmax] = [min(0, round(lo / s_a)), max(0, round(hi / s_a))] within [-128, 127] (the
+///   calibrated range: 0..127 after a ReLU);
 ///   weights per output channel: s_w = max|w_f| / 127, q = clamp(round(w / s_w), -127, 127).
 /// Unsigned blocks (uint8 x uint8), asymmetric with zero points (the scheme of TensorFlow's
 /// uint8 quantization, which TFApprox-style emulators follow):
@@ -28,6 +30,10 @@ struct ActQuant {
     float scale = 1.0f;
     float inv_scale = 1.0f;  ///< 1 / scale, as used by the rounding
     std::int32_t zero = 0;   ///< value-domain zero point (0 for signed)
+    /// Codes are clamped to [qmin, qmax] (values; always containing the zero point): the
+    /// calibrated range, so that e.g. after a ReLU signed codes are 0..127. The kernels use
+    /// the range to bound their float32 reductions more tightly.
+    std::int32_t qmin = -128, qmax = 127;
     std::uint32_t zero_code() const { return static_cast<std::uint32_t>(zero) & 0xFFu; }
 };
 
@@ -50,7 +56,7 @@ inline std::uint8_t quantize_one(float x, const ActQuant& q) {
     // even exactly (round-to-nearest mode, |y| < 2^22), like nearbyint but vectorisable.
     y = y > -4096.0f ? (y < 4096.0f ? y : 4096.0f) : (y <= -4096.0f ? -4096.0f : 0.0f);
     float r = (y + 12582912.0f) - 12582912.0f;
-    const float lo = q.is_signed ? -128.0f : 0.0f, hi = q.is_signed ? 127.0f : 255.0f;
+    const float lo = static_cast<float>(q.qmin), hi = static_cast<float>(q.qmax);
     r += static_cast<float>(q.zero);
     r = r < lo ? lo : (r > hi ? hi : r);
     return static_cast<std::uint8_t>(static_cast<std::int32_t>(r) & 0xFF);
