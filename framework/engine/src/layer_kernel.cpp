@@ -160,6 +160,10 @@ struct Term {
     int r = 0;
     std::vector<float> lut;  // 256 entries: u(code)
     double umin = 0, umax = 0;  // range of u over the codes the activations can hold
+    // u(zero code), subtracted from the table so that a padded position contributes 0 and
+    // the convolution can pad with zeros itself; shift * sum_k v(w_fk) is added back as a
+    // per-filter constant (every position, padded or not, holds a code).
+    double shift = 0;
 };
 
 struct SepGroup {
@@ -203,7 +207,7 @@ namespace {
 
 bool conv_backend_exact(const at::Tensor& x, const at::Tensor& w, const Geometry& g) {
     using at::native::ConvBackend;
-    const auto b = at::native::select_conv_backend(x, w, c10::nullopt, {g.sh, g.sw}, {0, 0}, {g.dh, g.dw}, false,
+    const auto b = at::native::select_conv_backend(x, w, c10::nullopt, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw}, false,
                                                    {0, 0}, g.G);
     return b == ConvBackend::Mkldnn || b == ConvBackend::Slow2d || b == ConvBackend::SlowDilated2d ||
            b == ConvBackend::Empty || b == ConvBackend::MkldnnEmpty;
@@ -219,7 +223,7 @@ std::vector<at::Tensor> LayerKernel::Impl::expand(const CodeOf& code, std::int64
     const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
     std::vector<at::Tensor> out;
     std::vector<float*> dst;
-    const std::int64_t Hp = g.linear ? 1 : H + 2 * g.ph, Wp = g.linear ? 1 : W + 2 * g.pw;
+    const std::int64_t Hp = g.linear ? 1 : H, Wp = g.linear ? 1 : W;  // the conv pads (with zeros)
     for (const auto& [c0, c1] : grp.chunks) {
         const std::int64_t ch = g.G > 1 ? g.G * T * g.Cg : c1 - c0;  // grouped convs have one chunk
         out.push_back(g.linear ? at::empty({N, ch}, opt.dtype(at::kFloat)) : at::empty({N, ch, Hp, Wp}, opt.dtype(at::kFloat)));
@@ -253,20 +257,8 @@ std::vector<at::Tensor> LayerKernel::Impl::expand(const CodeOf& code, std::int64
             for (std::int64_t i = 0; i < H * W; ++i) plane[static_cast<std::size_t>(i)] = code(nc * H * W + i);
             for (std::int64_t t = 0; t < T; ++t) {
                 const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
-                const float pad = lut[zero_code];
                 float* o = plane_of(n, grpi, t * g.Cg + cg);
-                for (std::int64_t y = 0; y < Hp; ++y) {
-                    float* orow = o + y * Wp;
-                    const std::int64_t iy = y - g.ph;
-                    if (iy < 0 || iy >= H) {
-                        std::fill(orow, orow + Wp, pad);
-                        continue;
-                    }
-                    std::fill(orow, orow + g.pw, pad);
-                    const std::uint8_t* irow = plane.data() + iy * W;
-                    for (std::int64_t x = 0; x < W; ++x) orow[g.pw + x] = lut[irow[x]];
-                    std::fill(orow + g.pw + W, orow + Wp, pad);
-                }
+                for (std::int64_t i = 0; i < H * W; ++i) o[i] = lut[plane[static_cast<std::size_t>(i)]];
             }
         }
     });
@@ -276,11 +268,12 @@ std::vector<at::Tensor> LayerKernel::Impl::expand(const CodeOf& code, std::int64
 at::Tensor LayerKernel::Impl::conv(const at::Tensor& xs, const at::Tensor& ws) const {
     if (g.linear) return at::mm(xs, ws.t());
     if (xs.device().is_cpu() && conv_backend_exact(xs, ws, g))
-        return at::conv2d(xs, ws, at::Tensor(), at::IntArrayRef{g.sh, g.sw}, at::IntArrayRef{0, 0}, at::IntArrayRef{g.dh, g.dw}, g.G);
+        return at::conv2d(xs, ws, at::Tensor(), at::IntArrayRef{g.sh, g.sw}, at::IntArrayRef{g.ph, g.pw},
+                          at::IntArrayRef{g.dh, g.dw}, g.G);
     // Elsewhere (GPU: cuDNN may pick Winograd/FFT) use im2col + matmul, exact under the bound.
-    const std::int64_t N = xs.size(0), Cx = xs.size(1), Hp = xs.size(2), Wp = xs.size(3);
+    const std::int64_t N = xs.size(0), Cx = xs.size(1), Hp = xs.size(2) + 2 * g.ph, Wp = xs.size(3) + 2 * g.pw;
     const std::int64_t OH = (Hp - g.dh * (g.kh - 1) - 1) / g.sh + 1, OW = (Wp - g.dw * (g.kw - 1) - 1) / g.sw + 1;
-    at::Tensor cols = at::im2col(xs, {g.kh, g.kw}, {g.dh, g.dw}, {0, 0}, {g.sh, g.sw});  // [N, Cx*kh*kw, L]
+    at::Tensor cols = at::im2col(xs, {g.kh, g.kw}, {g.dh, g.dw}, {g.ph, g.pw}, {g.sh, g.sw});  // [N, Cx*kh*kw, L]
     cols = cols.view({N, g.G, Cx / g.G * g.kh * g.kw, OH * OW});
     at::Tensor wm = ws.reshape({g.G, ws.size(0) / g.G, -1});
     return at::matmul(wm.unsqueeze(0), cols).view({N, ws.size(0), OH, OW});
@@ -342,6 +335,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     }
     m.act_range = act_range;
     const auto set_range = [&](Term& t) {
+        t.shift = t.lut[m.zero_code];
+        for (float& v : t.lut) v -= static_cast<float>(t.shift);  // integers below 2^24: exact
         t.umin = INFINITY, t.umax = -INFINITY;
         for (std::uint32_t c = 0; c < 256; ++c)
             if (allowed[c]) t.umin = std::min<double>(t.umin, t.lut[c]), t.umax = std::max<double>(t.umax, t.lut[c]);
@@ -466,6 +461,7 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                         v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
                     if (v == 0) continue;
                     wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<float>(v);
+                    grp.cst[static_cast<std::size_t>(fi)] += static_cast<std::int64_t>(term.shift) * static_cast<std::int64_t>(v);
                     const double p1 = term.umin * v, p2 = term.umax * v;
                     pos[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += std::max(0.0, std::max(p1, p2));
                     neg[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += std::max(0.0, -std::min(p1, p2));
