@@ -25,15 +25,18 @@ using detail::layer_label;
 
 namespace {
 
-// Float32 represents every integer of magnitude <= 2^24 exactly. If the sum of the
-// magnitudes of all terms of a reduction is at most 2^24 - 1, every partial sum formed in
-// any order (and any product of two integer factors within it) is an integer of magnitude
-// at most 2^24 - 1, hence representable, so no addition or fused multiply-add rounds: the
-// float32 result is the exact integer whatever blocking, vectorisation or thread split the
-// GEMM/conv library uses. (Winograd/FFT algorithms transform operands with fractions and
-// break this; conv() below refuses them.) The separable path splits reductions into chunks
-// that each satisfy this bound for the actual weights, bounding activation terms by their
-// maximum over all 256 codes.
+// Float32 represents every integer of magnitude <= 2^24 exactly. Let a reduction's products
+// (integers) have positive part P (sum of the positive ones) and negative part N (sum of the
+// magnitudes of the negative ones). Every partial sum the library forms, in any order, is the
+// sum of a subset of the products (by induction: as long as every earlier partial sum was
+// exact, the next one is a subset sum), so it lies in [-N, P]. If max(P, N) <= 2^24 - 1, every
+// partial sum and every product is an integer within float32's exact range, so no addition or
+// fused multiply-add rounds: the float32 result is the exact integer whatever blocking,
+// vectorisation or thread split the GEMM/conv library uses. (Winograd/FFT algorithms
+// transform operands with fractions and break this; conv() below refuses them.) The
+// separable path bounds P and N per filter for the actual weights, each product u_t(a) v by
+// the range of u_t over the codes the quantizer can produce, and splits reductions into
+// chunks that each satisfy the bound.
 constexpr double kExactLimit = 16777215.0;  // 2^24 - 1
 
 // Block index of multiplication (f, k) under an assignment.
