@@ -1,0 +1,93 @@
+// hawx eval and hawx score end to end on a LeNet-5 trained briefly on synthetic data, and
+// one-line errors (exit 2, nothing written) for bad input.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "zoo_test_util.hpp"
+
+namespace {
+
+using hawx::test::ZooTempDir;
+
+struct Result {
+    int code;
+    std::string out, err;
+};
+
+Result hawx_cmd(const std::string& args) {
+    ZooTempDir io;
+    const std::string out = io.file("out"), err = io.file("err");
+    const std::string cmd = "HAWX_PLUGIN_PATH= '" HAWX_EXE "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, hawx::test::slurp(out), hawx::test::slurp(err)};
+}
+
+const std::string kManifest = std::string(HAWX_SOURCE_DIR) + "/experiments/lenet5_blocks.json";
+
+std::string train(const ZooTempDir& dir) {
+    const std::string ck = dir.file("lenet.pt");
+    const Result r = hawx_cmd("train --model lenet5 --dataset synthetic --epochs 1 --threads 1 --out '" + ck + "'");
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    return ck;
+}
+
+TEST(EvalScoreCli, EvaluatesAConfigurationAndWritesScores) {
+    ZooTempDir dir;
+    const std::string ck = train(dir);
+    const Result e = hawx_cmd("eval --checkpoint '" + ck + "' --manifest '" + kManifest +
+                              "' --config '1-2:(T6,T2) 3-5:DRUM4' --limit 300 --threads 1");
+    ASSERT_EQ(e.code, 0) << e.out << e.err;
+    for (const char* s : {"float:", "int8-exact:", "approximate:", "configuration: 1-2:(T6,T2) 3-5:DRUM4"})
+        EXPECT_NE(e.out.find(s), std::string::npos) << s << "\n" << e.out;
+
+    const std::string runs = dir.file("runs");
+    std::filesystem::create_directories(runs);
+    const Result s = hawx_cmd("score --checkpoint '" + ck + "' --manifest '" + kManifest +
+                              "' --k 4 --profile-size 400 --threads 1 --out '" + runs + "'");
+    ASSERT_EQ(s.code, 0) << s.out << s.err;
+    const std::string folder = runs + "/lenet5-blocks-score";
+    for (const char* f : {"scores.json", "scores_model.csv", "scores_layer.csv", "scores_filter.csv", "manifest.resolved.json"})
+        EXPECT_TRUE(std::filesystem::exists(folder + "/" + f)) << f;
+    const auto j = nlohmann::json::parse(hawx::test::slurp(folder + "/scores.json"));
+    EXPECT_EQ(j.at("representatives").at("ids").size(), 4u);
+    EXPECT_EQ(j.at("layers").size(), 5u);
+    // EX is exact: zero score; T6 truncates more than T2: a larger score.
+    std::map<std::string, double> mean;
+    for (const auto& m : j.at("model_scores"))
+        if (!m.at("mean").is_null()) mean[m.at("block")] = m.at("mean").get<double>();
+    EXPECT_EQ(mean.at("EX"), 0.0);
+    EXPECT_GT(mean.at("T6"), mean.at("T2"));
+    EXPECT_GT(mean.at("T2"), 0.0);
+}
+
+TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {
+    ZooTempDir dir;
+    const std::string ck = train(dir);
+    const std::string runs = dir.file("runs");
+    std::filesystem::create_directories(runs);
+    const std::string m = " --manifest '" + kManifest + "'";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"eval --checkpoint '" + ck + "'" + m + " --config '1-6:T4'", "layer 6 outside 1..5"},
+        {"eval --checkpoint '" + ck + "'" + m + " --config '*:NOPE'", "unknown block 'NOPE'"},
+        {"eval --checkpoint '" + ck + "' --path warp", "kernel path 'warp'"},
+        {"eval --checkpoint '" + dir.file("missing.pt") + "'", "missing.pt"},
+        {"eval --checkpoint '" + ck + "' --calibration 0", "--calibration must be >= 1"},
+        {"score --checkpoint '" + ck + "'" + m + " --k 0 --out '" + runs + "'", "--k must be >= 1"},
+        {"score --checkpoint '" + ck + "'" + m + " --k 60 --profile-size 50 --out '" + runs + "'",
+         "larger than the profiling set"},
+        {"score --checkpoint '" + ck + "' --manifest '" + dir.file("none.json") + "' --out '" + runs + "'", "none.json"},
+    };
+    for (const auto& [args, message] : cases) {
+        const Result r = hawx_cmd(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.out << r.err;
+        EXPECT_TRUE(!r.err.empty() && r.err.find('\n') == r.err.size() - 1) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(runs)) << "a failed score left a run folder behind";
+}
+
+}  // namespace
