@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "hawx/engine/engine.hpp"
-#include "hawx/framework/plugin_manager.hpp"
+#include "bench_blocks.hpp"
 #include "hawx/zoo/network.hpp"
 
 namespace {
@@ -37,13 +37,7 @@ const std::vector<ModelCase>& models() {
 
 int threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-std::shared_ptr<const CompiledBlock> block(const std::string& component, const nlohmann::json& params,
-                                           const std::string& name) {
-    static hawx::PluginManager pm(hawx::plugin_search_path({}));
-    const auto& e = pm.find(component, hawx::Kind::Block);
-    auto b = pm.create<hawx::ApproxBlock>(e, pm.resolve_params(e, params, name, ""), name);
-    return compile_block(*b, name);
-}
+using hawx::bench::block;
 
 const BlockLibrary& library() {
     static const BlockLibrary lib = {

@@ -13,18 +13,8 @@ namespace {
 
 using hawx::test::ZooTempDir;
 
-struct Result {
-    int code;
-    std::string out, err;
-};
-
-Result hawx_cmd(const std::string& args) {
-    ZooTempDir io;
-    const std::string out = io.file("out"), err = io.file("err");
-    const std::string cmd = "HAWX_PLUGIN_PATH= '" HAWX_EXE "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, hawx::test::slurp(out), hawx::test::slurp(err)};
-}
+using Result = hawx::test::CmdResult;
+Result hawx_cmd(const std::string& args) { return hawx::test::run_hawx(HAWX_EXE, args); }
 
 const std::string kManifest = std::string(HAWX_SOURCE_DIR) + "/experiments/lenet5_blocks.json";
 

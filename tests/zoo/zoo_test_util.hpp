@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the zoo tests.
+#include <sys/wait.h>
+
 #include <ATen/ATen.h>
 
 #include <cstdlib>
@@ -41,6 +43,19 @@ inline std::string slurp(const std::string& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+/// Exit status and output of one `hawx` run (no plugin path from the environment).
+struct CmdResult {
+    int code;
+    std::string out, err;
+};
+inline CmdResult run_hawx(const std::string& exe, const std::string& args) {
+    ZooTempDir io;
+    const std::string out = io.file("out"), err = io.file("err");
+    const std::string cmd = "HAWX_PLUGIN_PATH= '" + exe + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 
 /// The message of the E that `f` throws, or "<no exception>".

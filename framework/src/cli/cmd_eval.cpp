@@ -26,16 +26,6 @@ namespace po = boost::program_options;
 
 namespace hawx::cli {
 
-namespace {
-
-std::string percent(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f%%", v);
-    return buf;
-}
-
-}  // namespace
-
 int eval_command(const Args& args) {
     po::options_description opts("options");
     std::string checkpoint, model, config, manifest_path, dataset, data_dir, calib_method = "minmax", path = "auto";

@@ -23,22 +23,6 @@ namespace fs = std::filesystem;
 
 namespace hawx::cli {
 
-namespace {
-
-std::string percent(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f%%", v);
-    return buf;
-}
-
-std::string fixed(double v, int digits) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
-}  // namespace
-
 int train_command(const Args& args) {
     po::options_description opts("options");
     std::string model, dataset = "fashion-mnist", data_dir, out, optimizer, schedule;

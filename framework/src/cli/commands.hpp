@@ -17,6 +17,11 @@ int train_command(const Args& args);
 int eval_command(const Args& args);
 int score_command(const Args& args);
 
+/// "12.34%" for a percentage.
+std::string percent(double v);
+/// `v` with `digits` decimals.
+std::string fixed(double v, int digits);
+
 /// Parses `args` against `options` (+ positional); prints `usage` and the options and
 /// returns false when --help was given.
 bool parse_args(const Args& args, const std::string& usage, boost::program_options::options_description& options,

@@ -1,4 +1,5 @@
 // hawx: the command-line front end of the framework.
+#include <cstdio>
 #include <iostream>
 
 #include "cmd_import_c.hpp"
@@ -10,6 +11,18 @@ namespace po = boost::program_options;
 
 namespace hawx::cli {
 
+
+std::string percent(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f%%", v);
+    return buf;
+}
+
+std::string fixed(double v, int digits) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
 
 bool parse_args(const Args& args, const std::string& usage, po::options_description& options,
                 const po::positional_options_description* positional, po::variables_map& vm) {
