@@ -9,6 +9,7 @@ packages=(
   libtbb-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist python3-torch python3-torchvision gnuplot-nox
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer is in libclang-rt-14-dev, only a Recommends of clang
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -61,7 +61,13 @@ TableBlock::TableBlock(const Params& p) {
     std::optional<TableSidecar> side;
     bool side_has_cost = false;
     if (std::filesystem::exists(side_path)) {
-        side = read_sidecar(side_path);
+        // parse_sidecar (SDK) lets nlohmann's type_error escape for a non-string "format";
+        // that message would name neither the file nor the key.
+        try {
+            side = read_sidecar(side_path);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(side_path + ": malformed table sidecar: " + e.what());
+        }
         std::ifstream in(side_path);
         const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
         side_has_cost = j.is_object() && j.contains("cost");

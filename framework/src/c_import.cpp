@@ -147,6 +147,20 @@ bool parse_figure(const std::string& raw, const std::string& unit, double& value
     return true;
 }
 
+constexpr std::size_t kMaxHeaderLine = 1024;
+
+/// The key of a `// KEY = value` line, found without std::regex; "" when the line is not one.
+std::string comment_key(const std::string& line) {
+    std::size_t i = 0;
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    if (line.compare(i, 2, "//") != 0) return "";
+    i += 2;
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    const std::size_t b = i;
+    while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_' || line[i] == '%')) ++i;
+    return line.substr(b, i - b);
+}
+
 void parse_header(const std::string& path, const std::string& text, Circuit& c) {
     static const std::regex line_re(R"(^\s*//\s*([A-Za-z0-9_%]+)\s*[=:]\s*(.*?)\s*$)");
     std::istringstream in(text);
@@ -157,6 +171,19 @@ void parse_header(const std::string& path, const std::string& text, Circuit& c) 
     while (std::getline(in, line)) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        // libstdc++'s std::regex recurses once per character: a long line would overflow the
+        // stack. Figure lines are short; a long one naming a figure is an error, others are skipped.
+        if (line.size() > kMaxHeaderLine) {
+            const std::string key = comment_key(line);
+            bool figure = false;
+            for (const auto& k : kMetricKeys) figure = figure || key == k.key;
+            for (const auto& k : kCostKeys) figure = figure || key == k.key;
+            if (figure)
+                throw Error(path + ":" + std::to_string(line_no) + ": header line for " + key + " is " +
+                        std::to_string(line.size()) + " characters long (at most " +
+                        std::to_string(kMaxHeaderLine) + ")");
+            continue;
+        }
         std::smatch m;
         if (!std::regex_match(line, m, line_re)) continue;
         const std::string key = m[1].str();
@@ -429,7 +456,8 @@ Circuit parse_file(const std::string& path) {
     static const std::regex name_re(R"(^(mul|add)([0-9]+)(?:x([0-9]+))?([su])_([A-Za-z0-9_]+)$)");
     std::vector<const FunctionDef*> circuits, loose;
     for (const auto& d : defs) {
-        if (std::regex_match(d.name, name_re))
+        // Length bound: std::regex recursion depth grows with the name (see kMaxHeaderLine).
+        if (d.name.size() <= 256 && std::regex_match(d.name, name_re))
             circuits.push_back(&d);
         else if (d.name.rfind("mul", 0) == 0 || d.name.rfind("add", 0) == 0)
             loose.push_back(&d);

@@ -1,8 +1,10 @@
 #include "hawx/framework/manifest.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "hawx/sdk/version.hpp"
@@ -20,6 +22,22 @@ struct Ctx {
     }
 };
 
+// A user-given string inside a one-line message: control characters escaped, long ones cut.
+std::string quote_input(const std::string& s) {
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 80; ++i) {
+        const unsigned char ch = static_cast<unsigned char>(s[i]);
+        if (ch < 0x20 || ch == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+            out += buf;
+        } else {
+            out += static_cast<char>(ch);
+        }
+    }
+    return out + (s.size() > 80 ? "...' (" + std::to_string(s.size()) + " characters)" : "'");
+}
+
 std::string join_keys(const std::vector<std::string>& keys) {
     std::string s;
     for (std::size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
@@ -29,7 +47,7 @@ std::string join_keys(const std::vector<std::string>& keys) {
 void only_keys(const Ctx& c, const nlohmann::json& obj, const std::string& where, std::vector<std::string> allowed) {
     for (auto it = obj.begin(); it != obj.end(); ++it)
         if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-            throw c.fail(where, "unknown key '" + it.key() + "' (valid: " + join_keys(allowed) + ")");
+            throw c.fail(where, "unknown key " + quote_input(it.key()) + " (valid: " + join_keys(allowed) + ")");
 }
 
 const nlohmann::json& object_at(const Ctx& c, const nlohmann::json& parent, const std::string& key,
@@ -50,6 +68,29 @@ std::string string_at(const Ctx& c, const nlohmann::json& obj, const std::string
     return v.get<std::string>();
 }
 
+double number_at(const Ctx& c, const nlohmann::json& obj, const std::string& key, const std::string& where, double def,
+                 double lo, double hi, bool integer) {
+    if (!obj.contains(key)) return def;
+    const auto& v = obj.at(key);
+    if (integer ? !v.is_number_integer() : !v.is_number())
+        throw c.fail(where, "'" + key + "' must be " + (integer ? "an integer" : "a number") + ", got " + v.dump());
+    const double x = v.get<double>();
+    if (!(x >= lo && x <= hi)) {
+        std::ostringstream os;
+        os << "'" << key << "' must be in [" << lo << ", " << hi << "], got " << v.dump();
+        throw c.fail(where, os.str());
+    }
+    return x;
+}
+
+std::string choice_at(const Ctx& c, const nlohmann::json& obj, const std::string& key, const std::string& where,
+                      const std::string& def, const std::vector<std::string>& choices) {
+    const std::string v = string_at(c, obj, key, where, false, def);
+    if (std::find(choices.begin(), choices.end(), v) == choices.end())
+        throw c.fail(where, "'" + key + "' must be one of " + join_keys(choices) + ", got " + quote_input(v));
+    return v;
+}
+
 std::string resolve_path(const std::string& dir, const std::string& p) {
     if (p.empty() || fs::path(p).is_absolute() || dir.empty()) return p;
     return (fs::path(dir) / p).lexically_normal().string();
@@ -66,8 +107,9 @@ ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::str
     if (named) {
         r.name = string_at(c, v, "name", where, true);
         static const std::regex short_name("[A-Za-z0-9_]+");
-        if (!std::regex_match(r.name, short_name))
-            throw c.fail(where, "name '" + r.name + "' must consist of letters, digits and '_'");
+        // The length check first: std::regex recurses per character and overflows the stack on huge input.
+        if (r.name.size() > 64 || !std::regex_match(r.name, short_name))
+            throw c.fail(where, "name " + quote_input(r.name) + " must be 1-64 letters, digits and '_'");
         r.where = where + " (" + r.name + ")";
     }
     r.component = string_at(c, v, "component", r.where, true);
@@ -93,13 +135,96 @@ std::vector<ComponentRef> component_list(const Ctx& c, const nlohmann::json& doc
     return out;
 }
 
+std::vector<double> drops_at(const Ctx& c, const nlohmann::json& obj, const std::string& where) {
+    if (!obj.contains("max_drop")) return {1.0};
+    const auto& v = obj.at("max_drop");
+    const nlohmann::json arr = v.is_array() ? v : nlohmann::json::array({v});
+    std::vector<double> out;
+    for (const auto& e : arr) {
+        if (!e.is_number() || !(e.get<double>() >= 0 && e.get<double>() <= 100))
+            throw c.fail(where, "'max_drop' must be a number or an array of numbers in [0, 100] (accuracy points), got " +
+                                    v.dump());
+        out.push_back(e.get<double>());
+    }
+    if (out.empty()) throw c.fail(where, "'max_drop' must not be empty");
+    return out;
+}
+
+void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
+    ExperimentSpec& e = m.experiment;
+    constexpr double big = 1e15;
+    if (doc.contains("model")) {
+        const auto& o = object_at(c, doc, "model", "");
+        only_keys(c, o, "model", {"arch", "checkpoint", "width", "input_size", "input_mean", "input_std"});
+        ModelSpec s;
+        s.arch = string_at(c, o, "arch", "model", false);
+        s.checkpoint = resolve_path(m.dir, string_at(c, o, "checkpoint", "model", true));
+        if (s.checkpoint.empty()) throw c.fail("model", "'checkpoint' must not be empty");
+        s.width = number_at(c, o, "width", "model", 1.0, 1e-3, 64, false);
+        s.input_size = static_cast<int>(number_at(c, o, "input_size", "model", 32, 1, 4096, true));
+        s.input_mean = string_at(c, o, "input_mean", "model", false);
+        s.input_std = string_at(c, o, "input_std", "model", false);
+        e.model = s;
+    }
+    if (doc.contains("dataset")) {
+        const auto& o = object_at(c, doc, "dataset", "");
+        only_keys(c, o, "dataset", {"name", "dir", "validation", "validation_limit", "test_limit"});
+        e.dataset.name = string_at(c, o, "name", "dataset", false, e.dataset.name);
+        const std::string dir = string_at(c, o, "dir", "dataset", false);
+        e.dataset.dir = dir.empty() ? dir : resolve_path(m.dir, dir);
+        e.dataset.validation = static_cast<std::int64_t>(number_at(c, o, "validation", "dataset", -1, 0, big, true));
+        e.dataset.validation_limit =
+            static_cast<std::size_t>(number_at(c, o, "validation_limit", "dataset", 0, 0, big, true));
+        e.dataset.test_limit = static_cast<std::size_t>(number_at(c, o, "test_limit", "dataset", 0, 0, big, true));
+    }
+    if (doc.contains("training")) {
+        const auto& o = object_at(c, doc, "training", "");
+        only_keys(c, o, "training",
+                  {"epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "threads"});
+        number_at(c, o, "epochs", "training", 1, 1, 1e6, true);
+        number_at(c, o, "batch_size", "training", 1, 1, 1e6, true);
+        number_at(c, o, "lr", "training", 1, 1e-12, 1e3, false);
+        number_at(c, o, "momentum", "training", 0, 0, 1, false);
+        number_at(c, o, "weight_decay", "training", 0, 0, 1, false);
+        number_at(c, o, "threads", "training", 0, 0, 4096, true);
+        choice_at(c, o, "optimizer", "training", "adam", {"adam", "sgd"});
+        choice_at(c, o, "schedule", "training", "cosine", {"cosine", "step", "constant"});
+        e.training = o;
+    }
+    if (doc.contains("quantization")) {
+        const auto& o = object_at(c, doc, "quantization", "");
+        only_keys(c, o, "quantization", {"calibration", "percentile", "calibration_images"});
+        e.calibration = choice_at(c, o, "calibration", "quantization", e.calibration, {"minmax", "percentile"});
+        e.percentile = number_at(c, o, "percentile", "quantization", e.percentile, 50.000001, 100, false);
+        e.calibration_images =
+            static_cast<std::size_t>(number_at(c, o, "calibration_images", "quantization", 2000, 1, big, true));
+    }
+    if (doc.contains("profiling")) {
+        const auto& o = object_at(c, doc, "profiling", "");
+        only_keys(c, o, "profiling", {"representatives", "images"});
+        e.representatives = static_cast<int>(number_at(c, o, "representatives", "profiling", 10, 1, 100000, true));
+        e.profile_images = static_cast<std::size_t>(number_at(c, o, "images", "profiling", 0, 0, big, true));
+    }
+    if (doc.contains("exploration")) {
+        const auto& o = object_at(c, doc, "exploration", "");
+        only_keys(c, o, "exploration", {"granularity", "max_drop", "max_evaluations", "on_error", "batch_size", "threads"});
+        e.granularity = choice_at(c, o, "granularity", "exploration", e.granularity, {"layer", "filter"});
+        e.max_drop = drops_at(c, o, "exploration");
+        e.max_evaluations = static_cast<std::uint64_t>(number_at(c, o, "max_evaluations", "exploration", 0, 0, big, true));
+        e.on_error = choice_at(c, o, "on_error", "exploration", e.on_error, {"stop", "skip"});
+        e.batch_size = static_cast<std::size_t>(number_at(c, o, "batch_size", "exploration", 256, 1, 1e6, true));
+        e.threads = static_cast<int>(number_at(c, o, "threads", "exploration", 0, 0, 4096, true));
+    }
+}
+
 }  // namespace
 
 Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
     const Ctx c{path.empty() ? std::string("<manifest>") : path};
     if (!doc.is_object()) throw c.fail("", "a manifest must be a JSON object");
     only_keys(c, doc,
-              "", {"hawx", "name", "description", "seed", "plugins", "blocks", "metric", "search", "accelerators", "output"});
+              "", {"hawx", "name", "description", "seed", "plugins", "blocks", "metric", "search", "accelerators", "output",
+                   "model", "dataset", "training", "quantization", "profiling", "exploration"});
     if (!doc.contains("hawx")) throw c.fail("", "missing required key 'hawx' (the manifest format version, 1)");
     if (!doc["hawx"].is_number_integer() || doc["hawx"].get<std::int64_t>() != kManifestFormat)
         throw c.fail("", "'hawx' must be the manifest format version " + std::to_string(kManifestFormat) + ", got " +
@@ -109,8 +234,8 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
     m.dir = path.empty() ? fs::current_path().string() : fs::absolute(path).parent_path().string();
     m.name = string_at(c, doc, "name", "", true);
     static const std::regex run_name("[A-Za-z0-9_.-]+");
-    if (!std::regex_match(m.name, run_name))
-        throw c.fail("", "'name' must consist of letters, digits, '_', '-' and '.', got \"" + m.name + "\"");
+    if (m.name.size() > 128 || !std::regex_match(m.name, run_name))
+        throw c.fail("", "'name' must be 1-128 letters, digits, '_', '-' and '.', got " + quote_input(m.name));
     m.description = string_at(c, doc, "description", "", false);
     if (doc.contains("seed")) {
         const auto& s = doc["seed"];
@@ -131,7 +256,17 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
     }
     m.blocks = component_list(c, doc, "blocks");
     if (doc.contains("metric")) m.metric = component_ref(c, doc["metric"], "metric", false);
-    if (doc.contains("search")) m.search = component_ref(c, doc["search"], "search", false);
+    if (doc.contains("search")) {
+        if (doc["search"].is_array()) {
+            m.searches = component_list(c, doc, "search");
+            if (m.searches.empty()) throw c.fail("", "'search' must not be an empty array");
+        } else {
+            ComponentRef r = component_ref(c, doc["search"], "search", false);
+            r.name = r.component.substr(r.component.find('.') + 1);
+            m.searches.push_back(r);
+        }
+        m.search = m.searches.front();
+    }
     m.accelerators = component_list(c, doc, "accelerators");
     if (doc.contains("output")) {
         const auto& o = object_at(c, doc, "output", "");
@@ -140,6 +275,8 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
         if (m.output_dir.empty()) throw c.fail("output", "'dir' must not be empty");
     }
     m.output_dir = resolve_path(m.dir, m.output_dir);
+    parse_experiment(c, doc, m);
+    m.document = doc;
     return m;
 }
 
@@ -152,7 +289,7 @@ Manifest read_manifest(const std::string& path) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers out of range
         std::string what = e.what();
         if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
         throw Error(path + ": malformed JSON: " + what);
@@ -191,7 +328,8 @@ ResolvedManifest resolve_manifest(const Manifest& m, PluginManager& plugins) {
     r.manifest = m;
     for (const auto& b : m.blocks) r.blocks.push_back(resolve_one(m, b, Kind::Block, plugins));
     if (m.metric) r.metric = resolve_one(m, *m.metric, Kind::Metric, plugins);
-    if (m.search) r.search = resolve_one(m, *m.search, Kind::Search, plugins);
+    for (const auto& sr : m.searches) r.searches.push_back(resolve_one(m, sr, Kind::Search, plugins));
+    if (!r.searches.empty()) r.search = r.searches.front();
     for (const auto& a : m.accelerators) r.accelerators.push_back(resolve_one(m, a, Kind::Accelerator, plugins));
     return r;
 }
@@ -206,10 +344,33 @@ nlohmann::json ResolvedManifest::to_json() const {
     j["blocks"] = nlohmann::json::array();
     for (const auto& b : blocks) j["blocks"].push_back(component_json(b));
     if (metric) j["metric"] = component_json(*metric);
-    if (search) j["search"] = component_json(*search);
+    if (searches.size() == 1 && manifest.document.contains("search") && manifest.document["search"].is_object())
+        j["search"] = component_json(*search), j["search"].erase("name");
+    else if (!searches.empty())
+        for (const auto& s : searches) j["search"].push_back(component_json(s));
     j["accelerators"] = nlohmann::json::array();
     for (const auto& a : accelerators) j["accelerators"].push_back(component_json(a));
     j["output"] = {{"dir", manifest.output_dir}};
+    const ExperimentSpec& e = manifest.experiment;
+    if (e.model) {
+        const ModelSpec& mo = *e.model;
+        j["model"] = {{"checkpoint", mo.checkpoint}, {"width", mo.width}, {"input_size", mo.input_size}};
+        if (!mo.arch.empty()) j["model"]["arch"] = mo.arch;
+        if (!mo.input_mean.empty()) j["model"]["input_mean"] = mo.input_mean;
+        if (!mo.input_std.empty()) j["model"]["input_std"] = mo.input_std;
+        j["dataset"] = {{"name", e.dataset.name},
+                        {"dir", e.dataset.dir},
+                        {"validation", e.dataset.validation},
+                        {"validation_limit", e.dataset.validation_limit},
+                        {"test_limit", e.dataset.test_limit}};
+        j["training"] = e.training;
+        j["quantization"] = {
+            {"calibration", e.calibration}, {"percentile", e.percentile}, {"calibration_images", e.calibration_images}};
+        j["profiling"] = {{"representatives", e.representatives}, {"images", e.profile_images}};
+        j["exploration"] = {{"granularity", e.granularity},   {"max_drop", e.max_drop},
+                            {"max_evaluations", e.max_evaluations}, {"on_error", e.on_error},
+                            {"batch_size", e.batch_size},     {"threads", e.threads}};
+    }
     nlohmann::json libs = nlohmann::json::object();
     auto note = [&](const ResolvedComponent& c) {
         const auto& l = *c.entry->library;
@@ -217,7 +378,7 @@ nlohmann::json ResolvedManifest::to_json() const {
     };
     for (const auto& b : blocks) note(b);
     if (metric) note(*metric);
-    if (search) note(*search);
+    for (const auto& s : searches) note(s);
     for (const auto& a : accelerators) note(a);
     j["resolved"] = {{"hawx_version", HAWX_SDK_VERSION_STRING},
                      {"sdk_abi", HAWX_SDK_ABI_VERSION},
@@ -234,7 +395,10 @@ Instances instantiate(const ResolvedManifest& r, const PluginManager& plugins) {
         out.blocks.emplace_back(b.ref.name, plugins.create<ApproxBlock>(*b.entry, b.params, file + ": " + b.ref.where));
     if (r.metric)
         out.metric = plugins.create<SensitivityMetric>(*r.metric->entry, r.metric->params, file + ": metric");
-    if (r.search) out.search = plugins.create<SearchStrategy>(*r.search->entry, r.search->params, file + ": search");
+    for (const auto& s : r.searches)
+        out.searches.emplace_back(s.ref.name,
+                                  plugins.create<SearchStrategy>(*s.entry, s.params, file + ": " + s.ref.where));
+    if (!out.searches.empty()) out.search = out.searches.front().second;
     for (const auto& a : r.accelerators)
         out.accelerators.emplace_back(
             a.ref.name, plugins.create<AcceleratorModel>(*a.entry, a.params, file + ": " + a.ref.where));

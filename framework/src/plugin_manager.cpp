@@ -422,7 +422,7 @@ nlohmann::json to_json(const ComponentEntry& e) {
 
 nlohmann::json to_json(const Params& p) {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : p.values()) std::visit([&](const auto& x) { j[k] = x; }, v);
+    for (const auto& kv : p.values()) std::visit([&](const auto& x) { j[kv.first] = x; }, kv.second);
     return j;
 }
 

@@ -23,7 +23,8 @@ TEST(ManifestStructure, UnknownTopLevelKey) {
     json d = minimal();
     d["blokcs"] = json::array();
     EXPECT_EQ(parse_error(d), "/x/m.json: unknown key 'blokcs' (valid: hawx, name, description, seed, plugins, blocks, "
-                              "metric, search, accelerators, output)");
+                              "metric, search, accelerators, output, model, dataset, training, quantization, "
+                              "profiling, exploration)");
 }
 
 TEST(ManifestStructure, FormatVersion) {
@@ -37,7 +38,7 @@ TEST(ManifestStructure, TypesAndNames) {
     EXPECT_EQ(parse_error(d), "/x/m.json: 'seed' must be a non-negative integer, got -1");
     d = minimal();
     d["name"] = "a b";
-    EXPECT_EQ(parse_error(d), "/x/m.json: 'name' must consist of letters, digits, '_', '-' and '.', got \"a b\"");
+    EXPECT_EQ(parse_error(d), "/x/m.json: 'name' must be 1-128 letters, digits, '_', '-' and '.', got 'a b'");
     d = minimal();
     d["blocks"] = json::object();
     EXPECT_EQ(parse_error(d), "/x/m.json: 'blocks' must be an array, got object");
@@ -52,7 +53,7 @@ TEST(ManifestStructure, BlockEntries) {
     d["blocks"] = {{{"name", "A"}}};
     EXPECT_EQ(parse_error(d), "/x/m.json: blocks[0] (A): missing required key 'component'");
     d["blocks"] = {{{"name", "A-1"}, {"component", "x.y"}}};
-    EXPECT_EQ(parse_error(d), "/x/m.json: blocks[0]: name 'A-1' must consist of letters, digits and '_'");
+    EXPECT_EQ(parse_error(d), "/x/m.json: blocks[0]: name 'A-1' must be 1-64 letters, digits and '_'");
     d["blocks"] = {{{"name", "A"}, {"component", "x.y"}, {"params", 3}}};
     EXPECT_EQ(parse_error(d), "/x/m.json: blocks[0] (A): 'params' must be an object, got number");
 }

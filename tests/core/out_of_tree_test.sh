@@ -18,7 +18,12 @@ echo "$out"
 grep -q '"wce": 7.0' <<< "$out"
 grep -q '"bias": -' <<< "$out"
 # The installed core finds its installed built-in plugins.
-"$work/prefix/bin/hawx" plugins list | grep -q 'core.truncated_mul'
+# (captured first: grep -q stops reading early, and hawx must not die of SIGPIPE under pipefail)
+listing=$("$work/prefix/bin/hawx" plugins list)
+grep -q 'core.truncated_mul' <<< "$listing"
+grep -q 'search.hawx-lagrange' <<< "$listing"
+grep -q 'accelerators.dataflow' <<< "$listing"
+grep -q 'metrics.ame' <<< "$listing"
 
 # C circuits through the CMake function of the installed SDK.
 mkdir -p "$work/cproj"

@@ -7,6 +7,8 @@
 #include <hawx/engine/engine.hpp>
 #include <hawx/engine/scoring.hpp>
 
+#include <mutex>
+
 #include "../blocks/block_test_util.hpp"
 
 using namespace hawx;
@@ -119,6 +121,73 @@ TEST(Scoring, ConstantErrorHasTheClosedFormScore) {
             grad_sum += per_filter[f];
         }
         EXPECT_GT(grad_sum, 0);
+    }
+}
+
+// A metric that checks the UnitProfile the engine builds and returns sum(counts) / operations
+// (1 when counts are right), recording the filter units' fields for the test.
+class ProbeMetric final : public SensitivityMetric {
+public:
+    bool needs_gradients() const override { return true; }
+    double score(const ApproxBlock& block, const std::vector<std::int32_t>& table, const UnitProfile& u) const override {
+        EXPECT_EQ(table.size(), 65536u);
+        EXPECT_EQ(block.is_signed(), u.is_signed);
+        EXPECT_EQ(block_table(block), table);  // the view's table is the compiled one
+        double c = 0, g = 0;
+        std::size_t nonzero = 0;
+        for (std::uint32_t i = 0; i < 65536; ++i) nonzero += u.counts[i] > 0;
+        EXPECT_EQ(nonzero, u.support_size);
+        for (std::size_t i = 0; i < u.support_size; ++i) {
+            if (i > 0) EXPECT_LT(u.support[i - 1], u.support[i]);
+            c += u.counts[u.support[i]];
+            g += u.grad_weighted[u.support[i]];
+        }
+        std::lock_guard<std::mutex> lock(m);
+        seen.push_back({u.output_scale, g, static_cast<double>(u.operations), static_cast<double>(u.fan_in)});
+        return c / static_cast<double>(u.operations);
+    }
+    mutable std::mutex m;
+    mutable std::vector<std::array<double, 4>> seen;  // scale, sum grad_weighted, operations, fan_in
+};
+
+TEST(Scoring, MetricRouteBuildsTheDocumentedUnitProfiles) {
+    Profiled p;
+    ProbeMetric probe;
+    ScoreOptions o;
+    o.per_position = true;
+    const ScoreTable t = score_with_metric(p.engine.profile(), p.lib, probe, o);
+    // counts average to one multiplication per operation in every unit, every block
+    for (std::size_t l = 0; l < 2; ++l)
+        for (std::size_t b = 0; b < 4; ++b) {
+            for (double v : t.s[l][b].filter_mean) EXPECT_NEAR(v, 1.0, 1e-12);
+            for (double v : t.s[l][b].position_mean) EXPECT_NEAR(v, 1.0, 1e-12);
+            EXPECT_NEAR(t.s[l][b].layer_mean, 1.0, 1e-12);
+            EXPECT_NEAR(t.model_mean[b], 1.0, 1e-12);
+            EXPECT_NEAR(t.model_sum[b], static_cast<double>(3 * 16 * 18 + 4 * 48), 1e-6);
+        }
+    EXPECT_TRUE(std::isnan(t.model_mean[4]));
+    // filter units: operations P*K, fan_in K, scale s_a*s_w[f], grad_weighted summing to
+    // K * sum_{n,p} |dL/dy_{n,f,p}| / N
+    for (const LayerProfile* rec : {&p.engine.profile()[0], &p.engine.profile()[1]}) {
+        const std::int64_t K = rec->layer.fan_in();
+        std::vector<double> per_filter(static_cast<std::size_t>(rec->layer.out_channels), 0);
+        std::int64_t P = 1;
+        for (const auto& r : p.engine.profile())
+            if (r.layer.index == rec->layer.index) {
+                const at::Tensor g = r.grad().abs().to(at::kDouble).reshape({r.grad().size(0), r.grad().size(1), -1});
+                P = g.size(2);
+                const at::Tensor s = g.sum(at::IntArrayRef{0, 2});
+                for (std::size_t f = 0; f < per_filter.size(); ++f) per_filter[f] += s[static_cast<std::int64_t>(f)].item<double>();
+            }
+        for (std::size_t f = 0; f < per_filter.size(); ++f) {
+            const double scale = static_cast<double>(rec->act.scale) * rec->weights->scale[f];
+            const double want = static_cast<double>(K) * per_filter[f] / 6.0;
+            bool found = false;
+            for (const auto& s : probe.seen)
+                found = found || (s[0] == scale && s[2] == static_cast<double>(P * K) && s[3] == static_cast<double>(K) &&
+                                  std::fabs(s[1] - want) <= 1e-9 * want);
+            EXPECT_TRUE(found) << "layer " << rec->layer.index << " filter " << f;
+        }
     }
 }
 

@@ -2,72 +2,25 @@
 
 #include <hawx/sdk/error.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <limits>
 #include <map>
 
 #include <tbb/parallel_for.h>
 
 #include "geometry.hpp"
+#include "profile_data.hpp"
 
 namespace hawx::engine {
 
 using detail::Geometry;
+using detail::LayerData;
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// One layer's profile: its records (one per profiled batch) with |dL/dy| and the im2col of
-// every image's codes, cols[group][image][k * P + p].
-struct LayerData {
-    LayerDesc desc;
-    Geometry g;
-    std::int64_t N = 0, P = 1;
-    float out_scale_a = 1;  // s_a
-    const WeightQuant* wq = nullptr;
-    std::vector<at::Tensor> absgrad;               // per record, float [Nb, F, P]
-    std::vector<std::vector<std::uint8_t>> cols;  // per group: [N][K][P]
-};
-
-std::vector<LayerData> collect(const std::vector<LayerProfile>& records) {
-    std::map<int, std::vector<const LayerProfile*>> by_layer;
-    for (const auto& r : records) {
-        if (!r.output.defined() || !r.output.grad().defined())
-            throw Error("scoring: layer " + std::to_string(r.layer.index) + " has no gradient (run backward first)");
-        by_layer[r.layer.index].push_back(&r);
-    }
-    std::vector<LayerData> out;
-    for (auto& [index, recs] : by_layer) {
-        LayerData d;
-        d.desc = recs.front()->layer;
-        d.g = detail::geometry_of(d.desc);
-        d.out_scale_a = recs.front()->act.scale;
-        d.wq = recs.front()->weights;
-        const Geometry& g = d.g;
-        std::int64_t OH = 1, OW = 1;
-        if (!g.linear) OH = recs.front()->output.size(2), OW = recs.front()->output.size(3);
-        d.P = OH * OW;
-        for (const auto* r : recs) d.N += r->codes.size(0);
-        d.cols.assign(static_cast<std::size_t>(g.G), std::vector<std::uint8_t>(static_cast<std::size_t>(d.N * g.K * d.P)));
-        std::int64_t n0 = 0;
-        for (const auto* r : recs) {
-            if (r->act.scale != d.out_scale_a || r->weights != d.wq)
-                throw Error("scoring: layer " + std::to_string(index) + " was profiled with different quantizers");
-            d.absgrad.push_back(r->grad().detach().abs().to(at::kFloat).contiguous().view({r->codes.size(0), g.F, d.P}));
-            const at::Tensor codes = r->codes.contiguous();
-            const std::int64_t H = g.linear ? 1 : codes.size(2), W = g.linear ? 1 : codes.size(3);
-            for (std::int64_t grp = 0; grp < g.G; ++grp)
-                for (std::int64_t n = 0; n < codes.size(0); ++n)
-                    detail::im2col_tile(g, codes.data_ptr<std::uint8_t>(), H, W, OH, OW, grp, n * d.P, d.P,
-                                        static_cast<std::uint8_t>(r->act.zero_code()),
-                                        d.cols[static_cast<std::size_t>(grp)].data() + (n0 + n) * g.K * d.P);
-            n0 += codes.size(0);
-        }
-        out.push_back(std::move(d));
-    }
-    return out;
-}
 
 // |E_b| transposed, [w][a], for the blocks matching the profile's signedness.
 std::vector<std::vector<double>> abs_errors(const BlockLibrary& library, bool is_signed) {
@@ -109,10 +62,137 @@ void finish(ScoreTable& t, const BlockLibrary& library) {
     }
 }
 
+// A compiled block seen through the SDK interface, for metrics (8x8 bits, table lookups).
+class CompiledBlockView final : public ApproxBlock {
+public:
+    explicit CompiledBlockView(const CompiledBlock& b) : b_(b) {}
+    BlockOp op() const override { return BlockOp::Multiply; }
+    int activation_bits() const override { return 8; }
+    int weight_bits() const override { return 8; }
+    bool is_signed() const override { return b_.is_signed; }
+    std::int32_t apply(std::int32_t a, std::int32_t w) const override {
+        return b_.lookup(value_to_code(a, 8), value_to_code(w, 8));
+    }
+    HardwareCost cost() const override { return {}; }
+    void fill_table(std::int32_t* out) const override { std::copy(b_.table.begin(), b_.table.end(), out); }
+
+private:
+    const CompiledBlock& b_;
+};
+
 }  // namespace
 
+ScoreTable score_with_metric(const std::vector<LayerProfile>& records, const BlockLibrary& library,
+                             const SensitivityMetric& metric, const ScoreOptions& options) {
+    const std::vector<LayerData> data = detail::collect_profile(records, metric.needs_gradients());
+    if (data.empty()) throw Error("scoring: the profile is empty");
+    ScoreTable t;
+    t.inputs = data.front().N;
+    const std::size_t B = library.size();
+    std::vector<CompiledBlockView> views;
+    views.reserve(B);
+    for (const auto& b : library) views.emplace_back(*b);
+    for (const LayerData& d : data) {
+        const Geometry& g = d.g;
+        t.layers.push_back(d.desc);
+        auto& layer = t.s.emplace_back(B);
+        const bool is_signed = d.wq->is_signed;
+        std::vector<std::size_t> blocks;  // those matching the profile's signedness
+        for (std::size_t b = 0; b < B; ++b) {
+            if (library[b]->is_signed != is_signed) continue;
+            blocks.push_back(b);
+            layer[b].filter_mean.assign(static_cast<std::size_t>(g.F), 0);
+            layer[b].filter_sum.assign(static_cast<std::size_t>(g.F), 0);
+            if (options.per_position) layer[b].position_mean.assign(static_cast<std::size_t>(g.F * g.K), 0);
+            layer[b].operations = g.F * d.P * g.K;
+        }
+        if (blocks.empty()) continue;
+        const at::Tensor wc = d.wq->codes.contiguous();
+        const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+        const double inv_n = 1.0 / static_cast<double>(d.N);
+        tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, g.F), [&](const tbb::blocked_range<std::int64_t>& fr) {
+            std::vector<double> G(65536), C(65536), PG, PC, hg(256), hc(256);
+            if (options.per_position) PG.assign(65536, 0.0), PC.assign(65536, 0.0);
+            std::vector<std::uint32_t> support, psupport;
+            support.reserve(65536);
+            psupport.reserve(256);
+            for (std::int64_t f = fr.begin(); f < fr.end(); ++f) {
+                std::fill(G.begin(), G.end(), 0.0);
+                std::fill(C.begin(), C.end(), 0.0);
+                const std::uint8_t* cols = d.cols[static_cast<std::size_t>(f / g.Fg)].data();
+                UnitProfile unit;
+                unit.fan_in = g.K;
+                unit.output_scale = static_cast<double>(d.out_scale_a) * d.wq->scale[static_cast<std::size_t>(f)];
+                unit.is_signed = is_signed;
+                for (std::int64_t k = 0; k < g.K; ++k) {
+                    std::fill(hg.begin(), hg.end(), 0.0);
+                    std::fill(hc.begin(), hc.end(), 0.0);
+                    for (std::int64_t n = 0; n < d.N; ++n) {
+                        const std::uint8_t* x = cols + (n * g.K + k) * d.P;
+                        for (std::int64_t p = 0; p < d.P; ++p) hc[x[p]] += 1.0;
+                    }
+                    std::int64_t n0 = 0;
+                    for (const at::Tensor& ag : d.absgrad) {
+                        const float* gp = ag.data_ptr<float>();
+                        for (std::int64_t n = 0; n < ag.size(0); ++n) {
+                            const float* gr = gp + (n * g.F + f) * d.P;
+                            const std::uint8_t* x = cols + ((n0 + n) * g.K + k) * d.P;
+                            for (std::int64_t p = 0; p < d.P; ++p) hg[x[p]] += gr[p];
+                        }
+                        n0 += ag.size(0);
+                    }
+                    const std::uint32_t wk = w[f * g.K + k];
+                    psupport.clear();
+                    for (std::uint32_t a = 0; a < 256; ++a) {
+                        if (hc[a] == 0) continue;
+                        const std::uint32_t idx = (a << 8) | wk;
+                        G[idx] += hg[a] * inv_n;
+                        C[idx] += hc[a] * inv_n;
+                        if (options.per_position) {
+                            PG[idx] = hg[a] * inv_n;
+                            PC[idx] = hc[a] * inv_n;
+                            psupport.push_back(idx);
+                        }
+                    }
+                    if (options.per_position) {
+                        UnitProfile pu = unit;
+                        pu.grad_weighted = PG.data();
+                        pu.counts = PC.data();
+                        pu.operations = static_cast<std::uint64_t>(d.P);
+                        pu.support = psupport.data();
+                        pu.support_size = psupport.size();
+                        for (std::size_t b : blocks)
+                            layer[b].position_mean[static_cast<std::size_t>(f * g.K + k)] =
+                                metric.score(views[b], library[b]->table, pu);
+                        for (std::uint32_t idx : psupport) PG[idx] = PC[idx] = 0.0;
+                    }
+                }
+                support.clear();
+                for (std::uint32_t i = 0; i < 65536; ++i)
+                    if (C[i] != 0) support.push_back(i);
+                unit.grad_weighted = G.data();
+                unit.counts = C.data();
+                unit.operations = static_cast<std::uint64_t>(d.P * g.K);
+                unit.support = support.data();
+                unit.support_size = support.size();
+                for (std::size_t b : blocks) {
+                    const double mean = metric.score(views[b], library[b]->table, unit);
+                    if (!std::isfinite(mean) || mean < 0)
+                        throw Error("scoring: the metric returned " + std::to_string(mean) + " for block " +
+                                    library[b]->name + " in layer " + std::to_string(d.desc.index) +
+                                    " (must be finite and >= 0)");
+                    layer[b].filter_mean[static_cast<std::size_t>(f)] = mean;
+                    layer[b].filter_sum[static_cast<std::size_t>(f)] = mean * static_cast<double>(d.P * g.K);
+                }
+            }
+        });
+    }
+    finish(t, library);
+    return t;
+}
+
 ScoreTable score_hawx(const std::vector<LayerProfile>& records, const BlockLibrary& library, bool per_position) {
-    const std::vector<LayerData> data = collect(records);
+    const std::vector<LayerData> data = detail::collect_profile(records, true);
     ScoreTable t;
     if (data.empty()) throw Error("scoring: the profile is empty");
     t.inputs = data.front().N;
@@ -183,7 +263,7 @@ ScoreTable score_hawx(const std::vector<LayerProfile>& records, const BlockLibra
 }
 
 ScoreTable score_direct(const std::vector<LayerProfile>& records, const BlockLibrary& library) {
-    const std::vector<LayerData> data = collect(records);
+    const std::vector<LayerData> data = detail::collect_profile(records, true);
     ScoreTable t;
     if (data.empty()) throw Error("scoring: the profile is empty");
     t.inputs = data.front().N;

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "pipeline.hpp"
 #include "hawx/framework/block_report.hpp"
 #include "hawx/framework/io.hpp"
 #include "hawx/framework/manifest.hpp"
@@ -12,22 +13,33 @@ namespace hawx::cli {
 int run_command(const Args& args) {
     po::options_description opts("options");
     std::string path;
-    bool dry_run = false;
+    bool dry_run = false, fresh = false;
     opts.add_options()("dry-run", po::bool_switch(&dry_run), "validate and print the resolved manifest; write nothing")(
+        "new", po::bool_switch(&fresh), "start a new run folder even if an unfinished run of this experiment exists")(
         "manifest", po::value(&path)->required(), "manifest file");
     po::positional_options_description pos;
     pos.add("manifest", 1);
     po::variables_map vm;
     if (!parse_args(args,
                     "usage: hawx run MANIFEST [options]\n"
-                    "Validates the whole manifest, instantiates every component it names, characterizes its blocks\n"
-                    "and writes a new run folder under output.dir (never overwriting one).",
+                    "Validates the whole manifest and instantiates every component it names. With a 'model', runs the\n"
+                    "HAWX pipeline: train (when the checkpoint is not cached) or load the model, calibrate int8, profile\n"
+                    "representatives and score every block, search each strategy at each accuracy threshold, map the\n"
+                    "results onto the accelerator models, and print the Table II analog. An interrupted run is resumed\n"
+                    "by the same command (from its search logs); a finished run folder is never overwritten.\n"
+                    "Without a 'model', characterizes the blocks into a new run folder under output.dir.",
                     opts, &pos, vm))
         return 0;
     // Everything is validated before anything is built or written.
     const Manifest m = read_manifest(path);
     PluginManager plugins(plugin_search_path(m.plugin_paths));
     const ResolvedManifest resolved = resolve_manifest(m, plugins);
+    if (m.experiment.model && !dry_run) {
+        PipelineOptions popt;
+        popt.fresh = fresh;
+        run_pipeline(resolved, plugins, popt);
+        return 0;
+    }
     const Instances inst = instantiate(resolved, plugins);
     std::vector<BlockRow> rows;
     for (std::size_t i = 0; i < inst.blocks.size(); ++i)

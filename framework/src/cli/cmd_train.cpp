@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "training.hpp"
 #include "hawx/framework/dataset.hpp"
 #include "hawx/sdk/error.hpp"
 #include "hawx/zoo/checkpoint.hpp"
@@ -94,66 +95,16 @@ int train_command(const Args& args) {
     if (out.empty() || fs::is_directory(out_path)) throw Error("--out " + out + ": expected a file name");
     if (!fs::is_directory(out_dir)) throw Error("--out " + out + ": folder " + out_dir.string() + " does not exist");
 
-    at::set_num_threads(t.threads);
-    const zoo::DatasetSplits data = zoo::load_dataset(dataset, data_dir, static_cast<int>(input_size), t.seed);
-    t.val_size = vm.count("val-size") ? static_cast<std::size_t>(val_size)
-                                      : std::min<std::size_t>(5000, data.train.size() / 10);
-    if (t.val_size >= data.train.size())
-        throw Error("--val-size " + std::to_string(t.val_size) + " leaves no training images (" +
-                    std::to_string(data.train.size()) + " in " + data.train.name + ")");
-
-    zoo::ModelOptions mo;
-    mo.in_channels = data.train.channels;
-    mo.input_size = static_cast<int>(input_size);
-    mo.num_classes = std::max(data.train.num_classes, data.test.num_classes);
-    mo.width = width;
-    torch::manual_seed(t.seed);
-    const std::shared_ptr<zoo::Network> net = zoo::make_model(model, mo);
-    const zoo::InputSpec spec = zoo::input_spec_from_data(zoo::head(data.train, data.train.size() - t.val_size),
-                                                          mo.in_channels, mo.input_size);
-
-    std::cout << "model: " << model << " (" << mo.to_string() << "), " << net->approx_layers().size()
-              << " approximable layers\n"
-              << "data: " << dataset << ", " << data.train.size() - t.val_size << " train / " << t.val_size
-              << " val / " << data.test.size() << " test images, " << data.train.channels << "x" << data.train.height
-              << "x" << data.train.width << " -> " << spec.channels << "x" << spec.size << "x" << spec.size << "\n"
-              << "training: " << t.optimizer << " lr " << t.lr << " (" << t.schedule << "), batch " << t.batch_size
-              << ", " << t.epochs << " epochs, seed " << t.seed << ", " << t.threads << " threads" << std::endl;
-
-    const bool bar_on_terminal = zoo::ProgressBar::stderr_is_terminal();
-    const zoo::TrainResult result = zoo::train(*net, data.train, spec, t, [&](const zoo::EpochStats& e) {
-        if (bar_on_terminal) std::cerr << "\r\033[K" << std::flush;  // the bar redraws below this line
-        std::cout << "epoch " << e.epoch << "/" << t.epochs << ": loss " << fixed(e.train_loss, 4) << " acc "
-                  << percent(e.train_accuracy);
-        if (e.val.total > 0) std::cout << " | val " << percent(e.val.accuracy) << " loss " << fixed(e.val.loss, 4);
-        std::cout << " | lr " << e.lr << " | " << fixed(e.seconds, 1) << " s" << std::endl;
-    });
-    const zoo::EvalResult test = zoo::evaluate(*net, data.test, spec, 500);
-
-    nlohmann::json training = {{"dataset", dataset},
-                               {"data_dir", data_dir},
-                               {"epochs", t.epochs},
-                               {"batch_size", t.batch_size},
-                               {"lr", t.lr},
-                               {"optimizer", t.optimizer},
-                               {"momentum", t.momentum},
-                               {"weight_decay", t.weight_decay},
-                               {"schedule", t.schedule},
-                               {"seed", t.seed},
-                               {"threads", t.threads},
-                               {"val_size", t.val_size},
-                               {"train_images", data.train.size() - t.val_size},
-                               {"seconds", result.seconds},
-                               {"test_accuracy", test.accuracy},
-                               {"test_loss", test.loss}};
-    if (!result.epochs.empty() && result.epochs.back().val.total > 0)
-        training["val_accuracy"] = result.epochs.back().val.accuracy;
-    zoo::save_checkpoint(*net, out, spec, training);
-
-    std::cout << "test accuracy: " << percent(test.accuracy) << " (" << test.correct << "/" << test.total
-              << "), loss " << fixed(test.loss, 4) << "\n"
-              << "training time: " << fixed(result.seconds, 1) << " s\n"
-              << "checkpoint: " << out << "\n";
+    TrainRequest req;
+    req.model = model;
+    req.dataset = dataset;
+    req.data_dir = data_dir;
+    req.width = width;
+    req.input_size = static_cast<int>(input_size);
+    req.options = t;
+    if (vm.count("val-size")) req.val_size = static_cast<std::size_t>(val_size);
+    req.out = out;
+    train_checkpoint(req);
     return 0;
 }
 

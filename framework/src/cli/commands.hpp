@@ -16,6 +16,7 @@ int run_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
 int score_command(const Args& args);
+int report_command(const Args& args);
 
 /// "12.34%" for a percentage.
 std::string percent(double v);

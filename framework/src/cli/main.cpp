@@ -4,6 +4,7 @@
 
 #include "cmd_import_c.hpp"
 #include "commands.hpp"
+#include "distributed.hpp"
 #include "hawx/framework/plugin_manager.hpp"
 #include "hawx/sdk/version.hpp"
 
@@ -56,6 +57,7 @@ const char* kUsage =
     "  train --model M --out CKPT            train a zoo model (lenet5, vgg11, resnet18, efficientnet_lite0) in float\n"
     "  eval --checkpoint C [--config S]      accuracy in float, int8-exact and with approximate blocks (bit-exact)\n"
     "  score --checkpoint C --manifest M     representatives, gradient profile, hawx scores of every block\n"
+    "  report RUN_DIR [--no-plots]          tables of a run folder; plots (re)rendered into RUN_DIR/plots\n"
     "\n"
     "Run 'hawx <command> --help' for the options of a command.\n";
 
@@ -79,24 +81,35 @@ int dispatch(const Args& args) {
     if (args[0] == "train") return train_command(rest);
     if (args[0] == "eval") return eval_command(rest);
     if (args[0] == "score") return score_command(rest);
-    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval, score; see hawx --help)");
+    if (args[0] == "report") return report_command(rest);
+    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval, score, report; see hawx --help)");
 }
 
 }  // namespace
 }  // namespace hawx::cli
 
 int main(int argc, char** argv) {
+    namespace mpi = hawx::cli::mpi;
+    mpi::init_if_launched(&argc, &argv);
     const hawx::cli::Args args(argv + 1, argv + argc);
+    // Under mpirun an error on any rank must end all of them (the others would wait forever).
+    const auto fail = [](int code) {
+        if (mpi::world().active && mpi::world().size > 1) mpi::abort(code);
+        mpi::finalize();
+        return code;
+    };
     try {
-        return hawx::cli::dispatch(args);
+        const int rc = hawx::cli::dispatch(args);
+        mpi::finalize();
+        return rc;
     } catch (const hawx::Error& e) {
         std::cerr << "hawx: " << e.what() << "\n";
-        return 2;
+        return fail(2);
     } catch (const po::error& e) {
         std::cerr << "hawx: " << e.what() << " (see --help)\n";
-        return 2;
+        return fail(2);
     } catch (const std::exception& e) {
         std::cerr << "hawx: internal error: " << e.what() << "\n";
-        return 3;
+        return fail(3);
     }
 }

@@ -2,8 +2,10 @@
 /// \file
 /// SearchStrategy: ask/tell design-space exploration. The strategy only proposes
 /// configurations and is told their results; the core owns evaluation, parallelism,
-/// caching, counting, logging and resumption. Provisional (completed by the search issue).
+/// caching, counting, logging and resumption.
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,12 @@
 #include "hawx/sdk/configuration.hpp"
 
 namespace hawx {
+
+/// The result of evaluating one configuration.
+struct Outcome {
+    double accuracy = 0.0;  ///< percent on the evaluation (validation) set; NaN in cost-only estimates
+    std::optional<double> power_mw, area_um2, latency_cycles;
+};
 
 /// Everything a strategy may know about the problem before it proposes anything.
 struct SearchProblem {
@@ -26,13 +34,48 @@ struct SearchProblem {
     std::vector<std::vector<std::vector<double>>> scores;
     std::uint64_t seed = 0;
     std::uint64_t max_evaluations = 0;  ///< 0: no limit
+    /// score_sums[l][u][b]: the same scores summed over the unit's operations (first-order
+    /// loss-change estimates, which add up across units); empty when no metric runs.
+    std::vector<std::vector<std::vector<double>>> score_sums;
+    /// Cost of a configuration on the configured accelerator (accuracy NaN), without any
+    /// accuracy evaluation: cheap, call it freely. Null when no accelerator is configured;
+    /// then strategies rank by the Algorithm-1 sum of block costs (see configuration_cost).
+    std::function<Outcome(const Configuration&)> estimate_cost;
+    double eval_seconds = 0.0;  ///< measured time of one full evaluation (for budget estimates)
+    int exact_block = -1;       ///< index of the exact block in block_names, -1 when none
+    std::string strategy_name;  ///< library.component, for messages
 };
 
-/// The result of evaluating one configuration.
-struct Outcome {
-    double accuracy = 0.0;  ///< percent on the evaluation set
-    std::optional<double> power_mw, area_um2, latency_cycles;
-};
+/// Units of a layer at a granularity (1, out_channels, or out_channels * fan_in).
+inline std::int64_t unit_count(const LayerShape& layer, Granularity g) {
+    switch (g) {
+        case Granularity::Layer: return 1;
+        case Granularity::Filter: return layer.out_channels;
+        case Granularity::Operation: return layer.out_channels * layer.fan_in;
+    }
+    return 1;
+}
+
+/// Algorithm 1 of the paper without hardware regrouping: sum over every multiplication
+/// instance of the network of its block's power (or area), one physical multiplier per
+/// weight position of each filter. Used when no accelerator model is configured.
+inline Outcome configuration_cost(const SearchProblem& p, const Configuration& c) {
+    Outcome o;
+    o.accuracy = std::numeric_limits<double>::quiet_NaN();
+    double power = 0, area = 0;
+    for (std::size_t l = 0; l < c.blocks.size() && l < p.layers.size(); ++l) {
+        const auto& units = c.blocks[l];
+        const double per_unit = static_cast<double>(p.layers[l].out_channels * p.layers[l].fan_in) /
+                                static_cast<double>(units.empty() ? 1 : units.size());
+        for (int b : units) {
+            power += per_unit * p.block_costs[static_cast<std::size_t>(b)].power_mw;
+            area += per_unit * p.block_costs[static_cast<std::size_t>(b)].area_um2;
+        }
+    }
+    o.power_mw = power;
+    o.area_um2 = area;
+    return o;
+}
 
 /// Contract:
 /// - `start` is called once before anything else.

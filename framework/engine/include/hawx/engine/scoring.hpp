@@ -12,6 +12,8 @@
 /// the mean over output positions; per filter the mean over its P*K operations; per layer and
 /// model the mean over their operations. Sums over operations (the first-order estimate of
 /// the loss change when the block replaces the exact product) are reported alongside.
+#include <hawx/sdk/metric.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -43,6 +45,26 @@ struct ScoreTable {
 /// Blocks whose signedness differs from the profile's quantization get no scores (empty
 /// vectors, NaN means); a layer profiled twice in the records counts its inputs together.
 ScoreTable score_hawx(const std::vector<LayerProfile>& records, const BlockLibrary& library, bool per_position = false);
+
+/// Options of score_with_metric.
+struct ScoreOptions {
+    /// Also score every weight position (f, k) as a unit (the engine's operation granularity).
+    bool per_position = false;
+};
+
+/// Scores every block of `library` with `metric` on the records of a Profile-mode pass.
+/// Per filter f the profile is reduced to a UnitProfile over code pairs i = (a << 8) | w:
+///   grad_weighted[i] = sum over f's operations (p, k) with codes i of mean_n |dL/dy_{n,f,p}|
+///   counts[i]        = number of f's operations with codes i, mean over the N inputs
+///   operations = P * K, fan_in = K, output_scale = s_a * s_w[f], support = {i : counts > 0};
+/// a weight position (f, k) likewise over its P operations. The filter's score is
+/// metric.score(...) (a mean per operation); its sum is mean x operations; a layer's and the
+/// model's mean is the operation-weighted mean of their filters' (sum / operations).
+/// When the metric needs no gradients the records need no backward pass (grad_weighted is
+/// then all zero unless every record has a gradient). Blocks whose signedness differs from
+/// the profile get no scores (as score_hawx). metrics.hawx gives score_hawx's numbers.
+ScoreTable score_with_metric(const std::vector<LayerProfile>& records, const BlockLibrary& library,
+                             const SensitivityMetric& metric, const ScoreOptions& options = {});
 
 /// The definition above, evaluated operation by operation (tests; slow).
 ScoreTable score_direct(const std::vector<LayerProfile>& records, const BlockLibrary& library);

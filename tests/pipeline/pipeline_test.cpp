@@ -1,0 +1,380 @@
+// hawx run on a model, end to end: the result files, resumption after SIGKILL at several
+// points (identical results to an uninterrupted run), MPI with 2 ranks and 1 vs 2 threads
+// (identical results). Runs the real binary on a small LeNet-5 trained on synthetic data.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("hawx_pipeline_test_" + std::to_string(rd()) + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The experiment every case runs; `edit` changes it.
+fs::path write_manifest(const fs::path& dir, const std::string& out, const std::function<void(json&)>& edit = {}) {
+    json m = {
+        {"hawx", 1},
+        {"name", "pipe"},
+        {"seed", 3},
+        {"model", {{"checkpoint", HAWX_TEST_CHECKPOINT}}},
+        {"dataset", {{"name", "synthetic"}}},
+        {"quantization", {{"calibration_images", 500}}},
+        {"profiling", {{"representatives", 4}, {"images", 1000}}},
+        {"blocks",
+         {{{"name", "EX"}, {"component", "core.exact_mul"}},
+          {{"name", "T2"}, {"component", "core.truncated_mul"}, {"params", {{"k", 2}}}},
+          {{"name", "T4"}, {"component", "core.truncated_mul"}, {"params", {{"k", 4}}}},
+          {{"name", "T6"}, {"component", "core.truncated_mul"}, {"params", {{"k", 6}}}},
+          {{"name", "BAM16"}, {"component", "core.bam_mul"}, {"params", {{"hbl", 1}, {"vbl", 6}}}}}},
+        {"metric", {{"component", "metrics.hawx"}}},
+        {"search",
+         {{{"name", "lagrange"}, {"component", "search.hawx-lagrange"}},
+          {{"name", "greedy"}, {"component", "search.greedy"}}}},
+        {"accelerators",
+         {{{"name", "dataflow"},
+           {"component", "accelerators.dataflow"},
+           {"params", {{"pe", "3,4,8,4,2"}, {"simd", "5,15,10,6,4"}, {"exact", "EX"}}}}}},
+        {"exploration", {{"max_drop", {1, 3}}, {"threads", 2}}},
+        {"output", {{"dir", out}}}};
+    if (edit) edit(m);
+    const fs::path p = dir / "manifest.json";
+    std::ofstream(p) << m.dump(2);
+    return p;
+}
+
+struct CmdResult {
+    int code = -1;
+    std::string out, err;
+};
+
+CmdResult run(const std::string& command) {
+    TempDir io;
+    const std::string o = (io.path / "out").string(), e = (io.path / "err").string();
+    const int status = std::system((command + " > '" + o + "' 2> '" + e + "' < /dev/null").c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
+}
+
+std::string hawx_run(const fs::path& manifest, const std::string& extra = "") {
+    return std::string("'") + HAWX_EXE + "' run '" + manifest.string() + "' " + extra;
+}
+
+std::size_t log_lines(const fs::path& run_dir) {
+    std::size_t n = 0;
+    if (!fs::is_directory(run_dir / "search")) return 0;
+    for (const auto& e : fs::directory_iterator(run_dir / "search")) {
+        if (e.path().extension() != ".jsonl") continue;
+        const std::string s = slurp(e.path());
+        for (char c : s) n += c == '\n';
+        if (n > 0) --n;  // the header line
+    }
+    return n;
+}
+
+// Starts `hawx run manifest`, waits until `ready()` holds, then SIGKILLs it. Returns false
+// when the process ended before that.
+bool run_and_kill(const fs::path& manifest, const std::function<bool()>& ready) {
+    std::vector<std::string> args = {HAWX_EXE, "run", manifest.string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, HAWX_EXE, &fa, nullptr, argv.data(), environ) != 0) return false;
+    posix_spawn_file_actions_destroy(&fa);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    bool killed = false;
+    for (;;) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) break;  // ended on its own
+        if (ready() || std::chrono::steady_clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            killed = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return killed;
+}
+
+// Everything a run decides and measures, without times.
+json run_summary(const fs::path& run_dir) {
+    const json r = json::parse(slurp(run_dir / "results.json"));
+    json c;
+    c["baseline"] = r.at("baseline");
+    for (const auto& s : r.at("searches")) {
+        json e = {{"strategy", s.at("strategy")}, {"max_drop", s.at("max_drop")}, {"evaluations", s.at("evaluations")}};
+        if (!s.at("best").is_null())
+            e["best"] = {{"configuration", s["best"]["configuration"]},
+                         {"validation_accuracy", s["best"]["validation_accuracy"]},
+                         {"test_accuracy", s["best"]["test_accuracy"]},
+                         {"accelerators", s["best"]["accelerators"]}};
+        c["searches"].push_back(e);
+    }
+    c["model_scores"] = slurp(run_dir / "model_scores.csv");
+    c["table2"] = slurp(run_dir / "table2.csv");
+    c["pareto"] = slurp(run_dir / "pareto_dataflow.csv");
+    std::vector<fs::path> logs;
+    for (const auto& e : fs::directory_iterator(run_dir / "search"))
+        if (e.path().extension() == ".jsonl") logs.push_back(e.path());
+    std::sort(logs.begin(), logs.end());
+    for (const auto& p : logs) {
+        std::istringstream in(slurp(p));
+        std::string line;
+        bool header = true;
+        while (std::getline(in, line)) {
+            json j = json::parse(line);
+            if (header) {
+                header = false;
+                c["log_headers"].push_back(j);
+                continue;
+            }
+            j.erase("seconds");
+            j.erase("timestamp");
+            c["logs"][p.filename().string()].push_back(j);
+        }
+    }
+    return c;
+}
+
+TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string());
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const fs::path dir = t.path / "runs" / "pipe";
+    EXPECT_EQ(json::parse(slurp(dir / "run.json")).at("status"), "complete");
+    const json res = json::parse(slurp(dir / "results.json"));
+    ASSERT_EQ(res.at("searches").size(), 4u);  // 2 strategies x 2 thresholds
+    const double exact_val = res["baseline"]["exact"]["validation"].get<double>();
+    for (const auto& s : res["searches"]) {
+        const double threshold = s.at("threshold").get<double>();
+        EXPECT_DOUBLE_EQ(threshold, exact_val - s.at("max_drop").get<double>());
+        ASSERT_FALSE(s.at("best").is_null()) << s.dump();  // all-exact always meets it
+        EXPECT_GE(s["best"]["validation_accuracy"].get<double>(), threshold) << s.dump();
+        // Every full evaluation is one log line after the header.
+        const std::string log = slurp(s.at("log").get<std::string>());
+        EXPECT_EQ(static_cast<std::size_t>(std::count(log.begin(), log.end(), '\n')),
+                  s.at("evaluations").get<std::size_t>() + 1);
+        // Normalized dataflow power of the chosen configuration is at most the exact design's.
+        const auto& a = s["best"]["accelerators"].at(0);
+        EXPECT_LE(a.at("power_norm").get<double>(), 1.0 + 1e-12);
+    }
+    // A larger allowed drop never yields a more expensive choice for the same strategy.
+    for (std::size_t i = 0; i < 4; i += 2)
+        EXPECT_LE(res["searches"][i + 1]["best"]["accelerators"][0]["power_mw"].get<double>(),
+                  res["searches"][i]["best"]["accelerators"][0]["power_mw"].get<double>() + 1e-9);
+    const std::string table = slurp(dir / "table2.csv");
+    EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 5);
+    const std::string ms = slurp(dir / "model_scores.csv");
+    EXPECT_EQ(std::count(ms.begin(), ms.end(), '\n'), 6);  // header + 5 blocks
+
+    // The same command again: the finished folder is kept, a new one gets the same results.
+    const CmdResult again = run(hawx_run(m));
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_TRUE(fs::exists(t.path / "runs" / "pipe-2" / "results.json"));
+    EXPECT_EQ(run_summary(dir), run_summary(t.path / "runs" / "pipe-2"));
+}
+
+TEST(Pipeline, ResumesAfterSigkillToIdenticalResults) {
+    TempDir t;
+    const fs::path ref_m = write_manifest(t.path, (t.path / "ref").string());
+    ASSERT_EQ(run(hawx_run(ref_m)).code, 0);
+    const json reference = run_summary(t.path / "ref" / "pipe");
+
+    TempDir k;
+    const fs::path m = write_manifest(k.path, (k.path / "runs").string());
+    const fs::path dir = k.path / "runs" / "pipe";
+    // Killed while profiling, after the first evaluation, and in the middle of the searches;
+    // each time the same command resumes the same folder.
+    EXPECT_TRUE(run_and_kill(m, [&] { return fs::exists(dir / "representatives.json"); }));
+    EXPECT_TRUE(run_and_kill(m, [&] { return log_lines(dir) >= 1; }));
+    EXPECT_TRUE(run_and_kill(m, [&] { return log_lines(dir) >= 12; }));
+    ASSERT_FALSE(fs::exists(dir / "results.json"));
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("resuming run folder: " + dir.string()), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(k.path / "runs" / "pipe-2"));
+    EXPECT_EQ(run_summary(dir), reference);
+}
+
+TEST(Pipeline, TwoMpiRanksGiveTheSingleProcessResult) {
+    if (std::system("command -v mpirun > /dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun not installed";
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string());
+    ASSERT_EQ(run(hawx_run(m)).code, 0);
+    const CmdResult r = run("mpirun --allow-run-as-root --oversubscribe -np 2 " + hawx_run(m, "--new"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("MPI: 2 ranks evaluate"), std::string::npos) << r.out;
+    EXPECT_EQ(run_summary(t.path / "runs" / "pipe"), run_summary(t.path / "runs" / "pipe-2"));
+}
+
+TEST(Pipeline, OneAndTwoThreadsGiveIdenticalResults) {
+    TempDir t;
+    const fs::path m1 = write_manifest(t.path, (t.path / "one").string(), [](json& m) {
+        m["exploration"]["threads"] = 1;
+    });
+    ASSERT_EQ(run(hawx_run(m1)).code, 0);
+    const json one = run_summary(t.path / "one" / "pipe");
+    const fs::path m2 = write_manifest(t.path, (t.path / "two").string());
+    ASSERT_EQ(run(hawx_run(m2)).code, 0);
+    json two = run_summary(t.path / "two" / "pipe");
+    // The log headers record the experiment hash, which includes the thread setting.
+    two.erase("log_headers");
+    json one_wo = one;
+    one_wo.erase("log_headers");
+    EXPECT_EQ(one_wo, two);
+}
+
+// Issue 8: a manifest names a TorchScript file as its model and the whole pipeline runs on it.
+TEST(Pipeline, RunsOnATorchScriptModel) {
+    if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) GTEST_SKIP() << "no torch in python";
+    TempDir t;
+    const fs::path pt = t.path / "lenet5.script.pt";
+    const std::string py = "import sys; sys.path.insert(0, '" HAWX_SOURCE_DIR "/tests/zoo'); import torch; "
+                           "from reference_models import LeNet5; torch.manual_seed(0); m = LeNet5(); m.eval(); "
+                           "torch.jit.script(m).save('" + pt.string() + "')";
+    ASSERT_EQ(run("/usr/bin/python3 -c \"" + py + "\"").code, 0);
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [&](json& j) {
+        j["model"] = {{"checkpoint", pt.string()}};
+        j["dataset"]["validation"] = 500;
+        j["search"] = {{{"name", "lagrange"}, {"component", "search.hawx-lagrange"}}};
+        j["exploration"]["max_drop"] = {1};
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const fs::path dir = t.path / "runs" / "pipe";
+    const json res = json::parse(slurp(dir / "results.json"));
+    EXPECT_EQ(res.at("model"), "torchscript:lenet5.script.pt");
+    ASSERT_EQ(res.at("searches").size(), 1u);
+    // Layers named after the PyTorch modules, in forward order.
+    const std::string log = slurp(dir / "search" / "lagrange_drop1.00.jsonl");
+    const json header = json::parse(log.substr(0, log.find('\n')));
+    std::vector<std::string> names;
+    for (const auto& l : header.at("layers")) names.push_back(l.at(0).get<std::string>());
+    EXPECT_EQ(names, (std::vector<std::string>{"conv1", "conv2", "fc1", "fc2", "fc3"}));
+    EXPECT_EQ(res["baseline"]["validation_images"], 500);
+}
+
+// A plugin that fails during a search: reported by name (on_error stop), or the configuration
+// is skipped as failing (on_error skip).
+TEST(Pipeline, FailingAcceleratorStopsWithItsNameOrIsSkipped) {
+    for (const char* mode : {"nan", "throw"}) {
+        TempDir t;
+        const auto edit = [&](const std::string& on_error) {
+            return [&, on_error](json& j) {
+                j["plugins"] = {{"paths", {HAWX_FAULTY_PLUGIN_DIR}}};
+                j["accelerators"] = {{{"name", "broken"}, {"component", "faulty.faulty"}, {"params", {{"mode", mode}}}}};
+                j["search"] = {{{"name", "greedy"}, {"component", "search.greedy"}}};
+                j["exploration"]["max_drop"] = {1};
+                j["exploration"]["on_error"] = on_error;
+            };
+        };
+        const CmdResult stop = run(hawx_run(write_manifest(t.path, (t.path / "stop").string(), edit("stop"))));
+        EXPECT_EQ(stop.code, 2) << mode << stop.err;
+        EXPECT_NE(stop.err.find("accelerator 'broken' (faulty.faulty)"), std::string::npos) << stop.err;
+        EXPECT_NE(stop.err.find("BAM16"), std::string::npos) << stop.err;
+        EXPECT_EQ(std::count(stop.err.begin(), stop.err.end(), '\n'), 1) << stop.err;
+        EXPECT_FALSE(fs::exists(t.path / "stop" / "pipe" / "results.json"));
+
+        const CmdResult skip = run(hawx_run(write_manifest(t.path, (t.path / "skip").string(), edit("skip"))));
+        ASSERT_EQ(skip.code, 0) << mode << skip.err;
+        const json res = json::parse(slurp(t.path / "skip" / "pipe" / "results.json"));
+        EXPECT_GT(res.at("skipped_configurations").get<int>(), 0);
+        const auto& best = res["searches"][0]["best"];
+        ASSERT_FALSE(best.is_null());
+        EXPECT_EQ(best["configuration"].get<std::string>().find("BAM16"), std::string::npos) << best.dump();
+    }
+}
+
+// Bad experiment settings found once the model is known: exit 2, one line naming the
+// manifest and the problem, and no run folder.
+struct BadExperiment {
+    std::string name;
+    std::function<void(json&, const fs::path&)> edit;
+    std::string message;
+};
+
+void PrintTo(const BadExperiment& c, std::ostream* os) { *os << c.name; }
+
+class PipelineBadInput : public ::testing::TestWithParam<BadExperiment> {};
+
+TEST_P(PipelineBadInput, OneLineExit2AndNoRunFolder) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [&](json& j) { GetParam().edit(j, t.path); });
+    const CmdResult r = run(hawx_run(m));
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.err.find(GetParam().message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(t.path / "runs" / "pipe")) << "a run folder was left behind";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PipelineBadInput,
+    ::testing::Values(
+        BadExperiment{"MissingCheckpoint",
+                      [](json& j, const fs::path& d) { j["model"]["checkpoint"] = (d / "missing.pt").string(); },
+                      "missing.pt not found (give model.arch to train it)"},
+        BadExperiment{"UnknownArch",
+                      [](json& j, const fs::path& d) {
+                          j["model"] = {{"arch", "lenet6"}, {"checkpoint", (d / "x.pt").string()}};
+                      },
+                      "model.arch: unknown model 'lenet6'"},
+        BadExperiment{"UnknownDataset", [](json& j, const fs::path&) { j["dataset"]["name"] = "imagenet"; },
+                      "imagenet"},
+        BadExperiment{"KLargerThanProfilingSet",
+                      [](json& j, const fs::path&) { j["profiling"] = {{"representatives", 50}, {"images", 20}}; },
+                      "profiling.representatives 50 is larger than the profiling set (20 images)"},
+        BadExperiment{"PeNotDividingOutChannels",
+                      [](json& j, const fs::path&) { j["accelerators"][0]["params"]["pe"] = "4"; },
+                      "out_channels 6 is not divisible by pe 4"},
+        BadExperiment{"SimdZero", [](json& j, const fs::path&) { j["accelerators"][0]["params"]["simd"] = "0"; },
+                      "simd"},
+        BadExperiment{"ValidationBeyondHeldOut", [](json& j, const fs::path&) { j["dataset"]["validation"] = 4000; },
+                      "dataset.validation 4000 exceeds the"},
+        BadExperiment{"MixedSignedness",
+                      [](json& j, const fs::path&) { j["blocks"][2]["params"] = {{"k", 4}, {"signed", false}}; },
+                      "differ in signedness"}),
+    [](const ::testing::TestParamInfo<BadExperiment>& i) { return i.param.name; });
+
+}  // namespace
