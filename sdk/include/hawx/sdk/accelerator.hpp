@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// AcceleratorModel: maps a configuration onto hardware and estimates its cost.
-/// Provisional (completed by the accelerator issue).
+/// Built-in models: accelerators.dataflow, accelerators.perun, accelerators.algorithm1
+/// (docs/accelerators.md).
 #include <map>
 #include <string>
 #include <vector>

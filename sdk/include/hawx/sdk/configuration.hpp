@@ -2,8 +2,7 @@
 /// \file
 /// Shared vocabulary of the search and accelerator interfaces: layer shapes and
 /// configurations (which block each layer, filter or weight position uses).
-/// Provisional: the engine, search and accelerator issues may extend these types
-/// (only by adding members at the end, with an SDK ABI version bump).
+/// These types may only grow by members added at the end, with an SDK ABI version bump.
 #include <cstdint>
 #include <string>
 #include <vector>
