@@ -234,6 +234,7 @@ TEST(Pipeline, ResumesAfterSigkillToIdenticalResults) {
     const CmdResult r = run(hawx_run(m));
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("resuming run folder: " + dir.string()), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("accuracies read back from the search logs, not evaluated again"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(k.path / "runs" / "pipe-2"));
     EXPECT_EQ(run_summary(dir), reference);
 }

@@ -37,6 +37,22 @@ std::vector<std::vector<double>> abs_errors(const BlockLibrary& library, bool is
     return e;
 }
 
+// h[a] += the sum of |dL/dy| over the (image, position) pairs where operand code a meets
+// weight position k of filter f.
+void add_gradient_histogram(const LayerData& d, const Geometry& g, const std::uint8_t* cols, std::int64_t f, std::int64_t k,
+                            std::vector<double>& h) {
+    std::int64_t n0 = 0;
+    for (const at::Tensor& ag : d.absgrad) {
+        const float* gp = ag.data_ptr<float>();
+        for (std::int64_t n = 0; n < ag.size(0); ++n) {
+            const float* gr = gp + (n * g.F + f) * d.P;
+            const std::uint8_t* x = cols + ((n0 + n) * g.K + k) * d.P;
+            for (std::int64_t p = 0; p < d.P; ++p) h[x[p]] += gr[p];
+        }
+        n0 += ag.size(0);
+    }
+}
+
 void finish(ScoreTable& t, const BlockLibrary& library) {
     const std::size_t B = library.size();
     t.model_mean.assign(B, 0);
@@ -131,16 +147,7 @@ ScoreTable score_with_metric(const std::vector<LayerProfile>& records, const Blo
                         const std::uint8_t* x = cols + (n * g.K + k) * d.P;
                         for (std::int64_t p = 0; p < d.P; ++p) hc[x[p]] += 1.0;
                     }
-                    std::int64_t n0 = 0;
-                    for (const at::Tensor& ag : d.absgrad) {
-                        const float* gp = ag.data_ptr<float>();
-                        for (std::int64_t n = 0; n < ag.size(0); ++n) {
-                            const float* gr = gp + (n * g.F + f) * d.P;
-                            const std::uint8_t* x = cols + ((n0 + n) * g.K + k) * d.P;
-                            for (std::int64_t p = 0; p < d.P; ++p) hg[x[p]] += gr[p];
-                        }
-                        n0 += ag.size(0);
-                    }
+                    add_gradient_histogram(d, g, cols, f, k, hg);
                     const std::uint32_t wk = w[f * g.K + k];
                     psupport.clear();
                     for (std::uint32_t a = 0; a < 256; ++a) {
@@ -224,16 +231,7 @@ ScoreTable score_hawx(const std::vector<LayerProfile>& records, const BlockLibra
                 for (std::int64_t k = 0; k < g.K; ++k) {
                     // h[a]: sum of |dL/dy| over the (image, position) pairs where operand a meets w_fk.
                     std::fill(h.begin(), h.end(), 0.0);
-                    std::int64_t n0 = 0;
-                    for (const at::Tensor& ag : d.absgrad) {
-                        const float* gp = ag.data_ptr<float>();
-                        for (std::int64_t n = 0; n < ag.size(0); ++n) {
-                            const float* gr = gp + (n * g.F + f) * d.P;
-                            const std::uint8_t* x = cols + ((n0 + n) * g.K + k) * d.P;
-                            for (std::int64_t p = 0; p < d.P; ++p) h[x[p]] += gr[p];
-                        }
-                        n0 += ag.size(0);
-                    }
+                    add_gradient_histogram(d, g, cols, f, k, h);
                     const std::uint32_t wk = w[f * g.K + k];
                     double* row = H.data() + wk * 256;
                     for (int a = 0; a < 256; ++a) row[a] += h[static_cast<std::size_t>(a)];

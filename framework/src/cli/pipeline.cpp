@@ -200,6 +200,129 @@ Configuration uniform_configuration(const std::vector<LayerShape>& layers, Granu
     return c;
 }
 
+struct Row {
+    std::string strategy, config;
+    double drop = 0, threshold = 0, val_acc = 0, test_acc = 0, test_ci = 0;
+    bool found = false, test_meets = false;
+    std::uint64_t evaluations = 0, cache_hits = 0;
+    double wall = 0;
+    nlohmann::json accel = nlohmann::json::array();
+};
+
+// table2.csv: one line per search answer and accelerator.
+std::string table2_csv(const std::vector<Row>& rows) {
+    std::string csv = "strategy,max_drop,threshold,configuration,evaluations,validation_accuracy,test_accuracy,test_ci95,"
+                      "test_meets_threshold,accelerator,power_mw,area_um2,power_norm,area_norm\n";
+    for (const auto& r : rows) {
+        const std::size_t n_acc = std::max<std::size_t>(1, r.accel.size());
+        for (std::size_t a = 0; a < n_acc; ++a) {
+            const nlohmann::json aj = a < r.accel.size() ? r.accel[a] : nlohmann::json::object();
+            const double pn = aj.contains("power_norm") ? aj["power_norm"].get<double>() : std::nan("");
+            const double an = aj.contains("area_norm") ? aj["area_norm"].get<double>() : std::nan("");
+            const std::string aname = aj.value("accelerator", std::string("-"));
+            csv += csv_field(r.strategy) + "," + fmt(r.drop, 2) + "," + fmt(r.threshold, 4) + "," + csv_field(r.config) +
+                   "," + std::to_string(r.evaluations) + "," + fmt(r.val_acc, 4) + "," + fmt(r.test_acc, 4) + "," +
+                   fmt(r.test_ci, 4) + "," + (r.test_meets ? "true" : "false") + "," + csv_field(aname) + "," +
+                   fmt(aj.value("power_mw", std::nan("")), 6) + "," + fmt(aj.value("area_um2", std::nan("")), 6) + "," +
+                   fmt(pn, 6) + "," + fmt(an, 6) + "\n";
+        }
+    }
+    return csv;
+}
+
+// What costing an answer needs: the accelerators (Algorithm 1 when none), and the all-exact
+// design to normalize by when the blocks include an exact one.
+struct Costing {
+    const SearchProblem& problem;
+    const std::vector<std::string>& names;
+    const std::vector<HardwareCost>& costs;
+    const std::vector<std::pair<std::string, std::shared_ptr<AcceleratorModel>>>& accelerators;
+    int exact_block;
+    const Configuration& all_exact;
+};
+
+// Every accelerator's report of a configuration, power and area normalized to all-exact.
+nlohmann::json accelerator_reports(const Costing& k, const Configuration& best) {
+    nlohmann::json out = nlohmann::json::array();
+    const auto& names = k.names;
+    for (const auto& [aname, accel] : k.accelerators) {
+        const AcceleratorReport r = accel->evaluate(k.problem.layers, best, names, k.costs);
+        nlohmann::json aj = {{"accelerator", aname},
+                             {"realized", format_configuration(r.realized, names)},
+                             {"changes", r.changes},
+                             {"power_mw", r.power_mw},
+                             {"area_um2", r.area_um2},
+                             {"latency_cycles", r.latency_cycles},
+                             {"energy_nj", r.energy_nj},
+                             {"utilization", r.utilization}};
+        if (k.exact_block >= 0) {
+            const AcceleratorReport e = accel->evaluate(k.problem.layers, k.all_exact, names, k.costs);
+            aj["power_norm"] = e.power_mw > 0 ? r.power_mw / e.power_mw : std::nan("");
+            aj["area_norm"] = e.area_um2 > 0 ? r.area_um2 / e.area_um2 : std::nan("");
+        }
+        out.push_back(aj);
+    }
+    if (k.accelerators.empty()) {
+        const Outcome o = configuration_cost(k.problem, best);
+        nlohmann::json aj = {{"accelerator", "algorithm1"}, {"power_mw", *o.power_mw}, {"area_um2", *o.area_um2}};
+        if (k.exact_block >= 0) {
+            const Outcome e = configuration_cost(k.problem, k.all_exact);
+            aj["power_norm"] = *o.power_mw / *e.power_mw;
+            aj["area_norm"] = *o.area_um2 / *e.area_um2;
+        }
+        out.push_back(aj);
+    }
+    return out;
+}
+
+// Pareto sets of every evaluated configuration (validation accuracy) and the points
+// themselves, per accelerator (pareto_<name>.json/.csv, evaluated_<name>.csv); power and area
+// normalized to the all-exact design when the blocks include an exact one.
+void write_pareto_sets(const std::string& dir, const Costing& k,
+                       const std::vector<std::pair<std::string, EvaluationRecord>>& evaluated_points) {
+    const auto& problem = k.problem;
+    const auto& names = k.names;
+    const auto& costs = k.costs;
+    const int exact_block = k.exact_block;
+    const Configuration& all_exact = k.all_exact;
+    std::vector<std::pair<std::string, std::shared_ptr<AcceleratorModel>>> models = k.accelerators;
+    if (models.empty()) models.emplace_back("algorithm1", nullptr);
+    for (const auto& [aname, accel] : models) {
+        const auto cost = [&](const Configuration& c) {
+            if (!accel) return configuration_cost(problem, c);
+            const AcceleratorReport r = accel->evaluate(problem.layers, c, names, costs);
+            Outcome o;
+            o.power_mw = r.power_mw;
+            o.area_um2 = r.area_um2;
+            return o;
+        };
+        double p0 = 1, a0 = 1;
+        if (exact_block >= 0) {
+            const Outcome e = cost(all_exact);
+            p0 = *e.power_mw, a0 = *e.area_um2;
+        }
+        ParetoSet front;
+        std::set<std::string> seen;
+        std::string all = "accuracy,power,area,configuration,strategy\n";
+        for (const auto& [strategy, e] : evaluated_points) {
+            if (!seen.insert(e.key).second) continue;
+            const Outcome o = cost(e.configuration);
+            ParetoPoint pt;
+            pt.accuracy = e.outcome.accuracy;
+            pt.power = *o.power_mw / p0;
+            pt.area = *o.area_um2 / a0;
+            pt.configuration = e.key;
+            pt.extra = {{"strategy", strategy}};
+            all += gfmt(pt.accuracy) + "," + gfmt(pt.power) + "," + gfmt(pt.area) + "," + csv_field(pt.configuration) + "," +
+                   csv_field(strategy) + "\n";
+            front.add(std::move(pt));
+        }
+        write_file_atomic(dir + "/evaluated_" + aname + ".csv", all);
+        front.write_json(dir + "/pareto_" + aname + ".json");
+        front.write_csv(dir + "/pareto_" + aname + ".csv");
+    }
+}
+
 }  // namespace
 
 std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugins, const PipelineOptions& options) {
@@ -458,6 +581,17 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
     // Accuracies are memoized by configuration across the searches of this run (strategies
     // and thresholds share many configurations; an exhaustive sweep shares all of them).
     std::map<std::string, double> memo;
+    // A resumed run starts with every accuracy its logs hold (all strategies and thresholds),
+    // so that nothing evaluated before the interruption is evaluated again. Failed (skipped)
+    // configurations are logged with accuracy 0 and stay failing.
+    for (const auto& entry : fs::directory_iterator(dir + "/search")) {
+        const std::string path = entry.path().string();
+        if (entry.path().extension() != ".jsonl") continue;
+        const SearchLog log = read_search_log(path);
+        if (log.header.value("context", nlohmann::json::object()).value("experiment", std::string()) != hash) continue;
+        for (const auto& e : log.evaluations) memo.emplace(e.configuration, e.outcome.accuracy);
+    }
+    if (!memo.empty()) std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", memo.size());
     const BatchEvaluator evaluator = [&](const std::vector<Configuration>& batch) {
         std::vector<Configuration> todo;
         for (const auto& c : batch)
@@ -494,6 +628,7 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
     // Costs of the all-exact design, for normalization.
     const Configuration all_exact =
         exact_block >= 0 ? uniform_configuration(problem.layers, g, exact_block) : Configuration{};
+    const Costing costing{problem, names, costs, inst.accelerators, exact_block, all_exact};
 
     // hawx(model) against the accuracy of every block used in every layer (the paper's Fig. 4).
     {
@@ -524,14 +659,6 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
         std::fflush(stdout);
     }
 
-    struct Row {
-        std::string strategy, config;
-        double drop = 0, threshold = 0, val_acc = 0, test_acc = 0, test_ci = 0;
-        bool found = false, test_meets = false;
-        std::uint64_t evaluations = 0, cache_hits = 0;
-        double wall = 0;
-        nlohmann::json accel = nlohmann::json::array();
-    };
     std::vector<Row> rows;
     std::vector<std::pair<std::string, EvaluationRecord>> evaluated_points;
     nlohmann::json searches = nlohmann::json::array();
@@ -583,33 +710,7 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
                 row.test_acc = t.accuracy;
                 row.test_ci = ci95(t.accuracy, t.total);
                 row.test_meets = t.accuracy >= exact_test.accuracy - drop;
-                for (const auto& [aname, accel] : inst.accelerators) {
-                    const AcceleratorReport r = accel->evaluate(problem.layers, best, names, costs);
-                    nlohmann::json aj = {{"accelerator", aname},
-                                         {"realized", format_configuration(r.realized, names)},
-                                         {"changes", r.changes},
-                                         {"power_mw", r.power_mw},
-                                         {"area_um2", r.area_um2},
-                                         {"latency_cycles", r.latency_cycles},
-                                         {"energy_nj", r.energy_nj},
-                                         {"utilization", r.utilization}};
-                    if (exact_block >= 0) {
-                        const AcceleratorReport e = accel->evaluate(problem.layers, all_exact, names, costs);
-                        aj["power_norm"] = e.power_mw > 0 ? r.power_mw / e.power_mw : std::nan("");
-                        aj["area_norm"] = e.area_um2 > 0 ? r.area_um2 / e.area_um2 : std::nan("");
-                    }
-                    row.accel.push_back(aj);
-                }
-                if (inst.accelerators.empty()) {
-                    const Outcome o = configuration_cost(problem, best);
-                    nlohmann::json aj = {{"accelerator", "algorithm1"}, {"power_mw", *o.power_mw}, {"area_um2", *o.area_um2}};
-                    if (exact_block >= 0) {
-                        const Outcome e = configuration_cost(problem, all_exact);
-                        aj["power_norm"] = *o.power_mw / *e.power_mw;
-                        aj["area_norm"] = *o.area_um2 / *e.area_um2;
-                    }
-                    row.accel.push_back(aj);
-                }
+                row.accel = accelerator_reports(costing, best);
                 sj["best"] = {{"configuration", row.config},
                               {"validation_accuracy", row.val_acc},
                               {"test_accuracy", row.test_acc},
@@ -648,60 +749,7 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
         {"scores", {{"model_mean", scores.model_mean}, {"model_sum", scores.model_sum}}},
         {"timing", {{"t_eval_s", t_eval}, {"t_prof_s", t_prof}, {"t_score_s", t_score}, {"t_representatives_s", t_rep}}},
         {"searches", searches}};
-    std::string csv = "strategy,max_drop,threshold,configuration,evaluations,validation_accuracy,test_accuracy,test_ci95,"
-                      "test_meets_threshold,accelerator,power_mw,area_um2,power_norm,area_norm\n";
-    for (const auto& r : rows) {
-        const std::size_t n_acc = std::max<std::size_t>(1, r.accel.size());
-        for (std::size_t a = 0; a < n_acc; ++a) {
-            const nlohmann::json aj = a < r.accel.size() ? r.accel[a] : nlohmann::json::object();
-            const double pn = aj.contains("power_norm") ? aj["power_norm"].get<double>() : std::nan("");
-            const double an = aj.contains("area_norm") ? aj["area_norm"].get<double>() : std::nan("");
-            const std::string aname = aj.value("accelerator", std::string("-"));
-            csv += csv_field(r.strategy) + "," + fmt(r.drop, 2) + "," + fmt(r.threshold, 4) + "," + csv_field(r.config) +
-                   "," + std::to_string(r.evaluations) + "," + fmt(r.val_acc, 4) + "," + fmt(r.test_acc, 4) + "," +
-                   fmt(r.test_ci, 4) + "," + (r.test_meets ? "true" : "false") + "," + csv_field(aname) + "," +
-                   fmt(aj.value("power_mw", std::nan("")), 6) + "," + fmt(aj.value("area_um2", std::nan("")), 6) + "," +
-                   fmt(pn, 6) + "," + fmt(an, 6) + "\n";
-        }
-    }
-    // Pareto sets of every evaluated configuration (validation accuracy), per accelerator,
-    // power and area normalized to the all-exact design when the list has an exact block.
-    std::vector<std::pair<std::string, std::shared_ptr<AcceleratorModel>>> models = inst.accelerators;
-    if (models.empty()) models.emplace_back("algorithm1", nullptr);
-    for (const auto& [aname, accel] : models) {
-        const auto cost = [&](const Configuration& c) {
-            if (!accel) return configuration_cost(problem, c);
-            const AcceleratorReport r = accel->evaluate(problem.layers, c, names, costs);
-            Outcome o;
-            o.power_mw = r.power_mw;
-            o.area_um2 = r.area_um2;
-            return o;
-        };
-        double p0 = 1, a0 = 1;
-        if (exact_block >= 0) {
-            const Outcome e = cost(all_exact);
-            p0 = *e.power_mw, a0 = *e.area_um2;
-        }
-        ParetoSet front;
-        std::set<std::string> seen;
-        std::string all = "accuracy,power,area,configuration,strategy\n";
-        for (const auto& [strategy, e] : evaluated_points) {
-            if (!seen.insert(e.key).second) continue;
-            const Outcome o = cost(e.configuration);
-            ParetoPoint pt;
-            pt.accuracy = e.outcome.accuracy;
-            pt.power = *o.power_mw / p0;
-            pt.area = *o.area_um2 / a0;
-            pt.configuration = e.key;
-            pt.extra = {{"strategy", strategy}};
-            all += gfmt(pt.accuracy) + "," + gfmt(pt.power) + "," + gfmt(pt.area) + "," + csv_field(pt.configuration) + "," +
-                   csv_field(strategy) + "\n";
-            front.add(std::move(pt));
-        }
-        write_file_atomic(dir + "/evaluated_" + aname + ".csv", all);
-        front.write_json(dir + "/pareto_" + aname + ".json");
-        front.write_csv(dir + "/pareto_" + aname + ".csv");
-    }
+    write_pareto_sets(dir, costing, evaluated_points);
     // Per-block cost rows for Timeloop/Accelergy (blocks without a positive delay are skipped).
     {
         std::vector<AccelergyRow> arows;
@@ -710,7 +758,7 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
         write_file_atomic(dir + "/accelergy_blocks.csv", accelergy_table(arows));
     }
     write_file_atomic(dir + "/results.json", results.dump(1) + "\n");
-    write_file_atomic(dir + "/table2.csv", csv);
+    write_file_atomic(dir + "/table2.csv", table2_csv(rows));
     write_state(dir, hash, "complete");
     std::cout << "\n";
     print_report(dir, std::cout);
