@@ -110,6 +110,31 @@ TEST_F(DriverTest, EvaluatesEachDistinctConfigurationOnceAndTellsEveryAskInOrder
     EXPECT_EQ(r.best_string, format_configuration(C, p.block_names));
 }
 
+// Answers a fixed configuration without asking for any evaluation.
+class AnswersWithoutAsking final : public SearchStrategy {
+public:
+    explicit AnswersWithoutAsking(Configuration c) : c_(std::move(c)) {}
+    void start(const SearchProblem&) override {}
+    std::vector<Configuration> ask() override { return {}; }
+    void tell(const Configuration&, const Outcome&) override {}
+    std::optional<Configuration> best() const override { return c_; }
+
+private:
+    Configuration c_;
+};
+
+TEST_F(DriverTest, AnUnevaluatedAllExactAnswerCarriesTheBaseline) {
+    AnswersWithoutAsking exact(uniform(p, {0, 0, 0, 0, 0}));
+    const SearchResult r = run_search(exact, p, s.evaluator());
+    EXPECT_EQ(r.full_evaluations, 0u);
+    ASSERT_TRUE(r.best_outcome);
+    EXPECT_EQ(r.best_outcome->accuracy, p.baseline_accuracy);
+    EXPECT_DOUBLE_EQ(*r.best_outcome->power_mw, *configuration_cost(p, uniform(p, {0, 0, 0, 0, 0})).power_mw);
+    // any other unevaluated answer has no outcome to report
+    AnswersWithoutAsking other(uniform(p, {1, 0, 0, 0, 0}));
+    EXPECT_FALSE(run_search(other, p, s.evaluator()).best_outcome);
+}
+
 TEST_F(DriverTest, BudgetStopsAfterTheFirstNewConfigurationsOfABatch) {
     const auto A = uniform(p, {0, 0, 0, 0, 0}), Bc = uniform(p, {1, 0, 0, 0, 0}), C = uniform(p, {1, 1, 1, 1, 1}),
                D = uniform(p, {2, 1, 1, 1, 1});

@@ -588,7 +588,10 @@ std::string run_pipeline(const ResolvedManifest& resolved, PluginManager& plugin
         const std::string path = entry.path().string();
         if (entry.path().extension() != ".jsonl") continue;
         const SearchLog log = read_search_log(path);
-        if (log.header.value("context", nlohmann::json::object()).value("experiment", std::string()) != hash) continue;
+        // a log killed while its header was written has none (its search starts over)
+        if (!log.header.is_object() || !log.header.contains("context") || !log.header.at("context").is_object() ||
+            log.header.at("context").value("experiment", std::string()) != hash)
+            continue;
         for (const auto& e : log.evaluations) memo.emplace(e.configuration, e.outcome.accuracy);
     }
     if (!memo.empty()) std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", memo.size());

@@ -92,7 +92,7 @@ public:
         if (evals_ >= budget_) phase_ = Phase::Done;
         switch (phase_) {
             case Phase::Start: pending_ = 0; return {layout_.make(p_, cur_)};
-            case Phase::Path: pending_ = probe(); return {layout_.make(p_, path_[*pending_])};
+            case Phase::Path: pending_ = probe(); return {layout_.make(p_, path_point(*pending_))};
             case Phase::Done: return {};
         }
         return {};
@@ -156,19 +156,25 @@ private:
             phase_ = Phase::Done;
             return;
         }
-        path_.assign(1, cur_);
         S_.assign(1, summed(cur_));
         step_.assign(1, Event{0, 0, 0});
+        std::vector<int> flat = cur_;
         for (const Event& e : events) {
-            std::vector<int> next = path_.back();
-            S_.push_back(S_.back() - s_[e.unit][static_cast<std::size_t>(next[e.unit])] + s_[e.unit][static_cast<std::size_t>(e.block)]);
-            next[e.unit] = e.block;
-            path_.push_back(std::move(next));
+            S_.push_back(S_.back() - s_[e.unit][static_cast<std::size_t>(flat[e.unit])] + s_[e.unit][static_cast<std::size_t>(e.block)]);
+            flat[e.unit] = e.block;
             step_.push_back(e);
         }
         lo_ = 0;
-        hi_ = path_.size();  // no failing point known on this path
+        hi_ = step_.size();  // no failing point known on this path
         phase_ = Phase::Path;
+    }
+
+    // point k of the path: cur_ with its first k steps applied (points are not stored: at
+    // filter or operation level the path has units x hull steps points)
+    std::vector<int> path_point(std::size_t k) const {
+        std::vector<int> flat = cur_;
+        for (std::size_t j = 1; j <= k; ++j) flat[step_[j].unit] = step_[j].block;
+        return flat;
     }
 
     // the point whose S is nearest the predicted crossing, kept a quarter of the bracket off
@@ -188,7 +194,7 @@ private:
     }
 
     void close_bracket() {
-        if (hi_ == path_.size()) {  // the whole path meets the threshold
+        if (hi_ == step_.size()) {  // the whole path meets the threshold
             phase_ = Phase::Done;
             return;
         }
@@ -196,7 +202,7 @@ private:
         const auto& s = s_[e.unit];
         for (std::size_t b = 0; b < s.size(); ++b)
             if (s[b] >= s[static_cast<std::size_t>(e.block)]) allowed_[e.unit][b] = 0;
-        cur_ = path_[lo_];
+        cur_ = path_point(lo_);
         start_path();
     }
 
@@ -206,9 +212,8 @@ private:
     std::vector<std::vector<double>> s_, c_;
     std::vector<std::vector<char>> allowed_;
     std::vector<int> cur_;                  // the last configuration known to meet the threshold
-    std::vector<std::vector<int>> path_;    // path_[0] = cur_
     std::vector<double> S_;                 // summed score along the path
-    std::vector<Event> step_;               // step_[k]: the change from path_[k-1] to path_[k]
+    std::vector<Event> step_;               // step_[k]: the change from point k-1 to point k (k >= 1)
     std::size_t lo_ = 0, hi_ = 0;
     std::optional<std::size_t> pending_;
     std::size_t evals_ = 0;
