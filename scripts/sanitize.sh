@@ -5,11 +5,11 @@
 #
 # Tests run (the torch-free libraries they cover):
 #   blocks_test       built-in block library `core` (blocks/), table files and sidecars
-#   dataset_test      IDX, CIFAR-10, GTSRB/PPM readers (framework/src/dataset.cpp)
+#   dataset_test      IDX, CIFAR-10, GTSRB/PPM readers (framework/data/src/dataset.cpp)
 #   core_test         plugin loading with the broken-plugin fixtures, manifests
 #   cimport_test      EvoApproxLib C import (runs the C compiler)
 #   fuzz_replay_test  every fuzz corpus file (tests/fuzz/corpus) through its parser
-# Set HAWX_SANITIZE_ENGINE=1 to add config_string_test and separable_test: they need
+# Set HAWX_SANITIZE_ENGINE=1 to add conversions_test and separable_test: they need
 # libhawx_engine, whose ATen translation units add minutes to a cold build.
 # Not run: the CLI, zoo and engine-model tests (LibTorch-heavy; LibTorch itself is not
 # instrumented, so ASan would only see our side of those calls anyway).
@@ -44,7 +44,7 @@ fi
 
 tests=(blocks_test dataset_test core_test cimport_test fuzz_replay_test)
 if [ "${HAWX_SANITIZE_ENGINE:-0}" = 1 ]; then
-  tests+=(config_string_test separable_test)
+  tests+=(conversions_test separable_test)
 fi
 cmake --build "$build" -j "$jobs" --target "${tests[@]}"
 

@@ -40,7 +40,7 @@ std::vector<GroupUse> Algorithm1::count(const std::vector<LayerShape>& layers, c
         else if (u.key.empty())
             u.key = "group " + std::to_string(g + 1);
         const auto& s = layers[l];
-        const std::int64_t units = units_in_layer(c.granularity, s);
+        const std::int64_t units = unit_count(s, c.granularity);
         const std::int64_t weight = operations_ ? s.out_channels * s.fan_in * s.output_positions / units : 1;
         for (int b : c.blocks[l]) u.instances[b] += weight;
     }
@@ -61,8 +61,8 @@ AcceleratorReport Algorithm1::evaluate(const std::vector<LayerShape>& layers, co
     for (auto& row : ex.blocks) std::fill(row.begin(), row.end(), e);
     AcceleratorReport rx;
     fill_costs(rx, kName, count(layers, ex), 1, 1, false, names, costs);
-    r.per_group_power_mw[kExactDesign] = rx.power_mw;
-    r.per_group_area_um2[kExactDesign] = rx.area_um2;
+    r.exact_power_mw = rx.power_mw;
+    r.exact_area_um2 = rx.area_um2;
     r.realized = configuration;
     return r;
 }

@@ -6,18 +6,14 @@
 namespace hawx::accelerators {
 
 namespace {
-double exact_figure(const std::map<std::string, double>& m, const char* what) {
-    auto it = m.find(kExactDesign);
-    if (it == m.end() || !(it->second > 0))
-        throw Error(std::string("accelerator report: no exact-design ") + what + " to normalize against");
-    return it->second;
+double exact_figure(double v, const char* what) {
+    if (!(v > 0)) throw Error(std::string("accelerator report: no exact-design ") + what + " to normalize against");
+    return v;
 }
 }  // namespace
 
-double normalized_power(const AcceleratorReport& r) {
-    return r.power_mw / exact_figure(r.per_group_power_mw, "power");
-}
-double normalized_area(const AcceleratorReport& r) { return r.area_um2 / exact_figure(r.per_group_area_um2, "area"); }
+double normalized_power(const AcceleratorReport& r) { return r.power_mw / exact_figure(r.exact_power_mw, "power"); }
+double normalized_area(const AcceleratorReport& r) { return r.area_um2 / exact_figure(r.exact_area_um2, "area"); }
 
 std::string layer_label(const std::vector<LayerShape>& layers, std::size_t l) {
     std::string s = "layer " + std::to_string(l + 1);
@@ -30,14 +26,6 @@ std::string layer_key(const std::vector<LayerShape>& layers, std::size_t l) {
     return "layer" + std::to_string(l + 1);
 }
 
-std::int64_t units_in_layer(Granularity g, const LayerShape& s) {
-    switch (g) {
-        case Granularity::Layer: return 1;
-        case Granularity::Filter: return s.out_channels;
-        case Granularity::Operation: return s.out_channels * s.fan_in;
-    }
-    return 1;
-}
 
 void check_inputs(const std::string& component, const std::vector<LayerShape>& layers, const Configuration& c,
                   const std::vector<std::string>& names, const std::vector<HardwareCost>& costs) {
@@ -59,7 +47,7 @@ void check_inputs(const std::string& component, const std::vector<LayerShape>& l
         throw Error(p + "the configuration covers " + std::to_string(c.blocks.size()) + " layers, the network has " +
                     std::to_string(layers.size()));
     for (std::size_t l = 0; l < layers.size(); ++l) {
-        const auto want = units_in_layer(c.granularity, layers[l]);
+        const auto want = unit_count(layers[l], c.granularity);
         if (static_cast<std::int64_t>(c.blocks[l].size()) != want)
             throw Error(p + layer_label(layers, l) + ": " + to_string(c.granularity) + "-level configuration needs " +
                         std::to_string(want) + " entries, got " + std::to_string(c.blocks[l].size()));

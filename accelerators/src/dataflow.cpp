@@ -207,8 +207,8 @@ AcceleratorReport Dataflow::evaluate(const std::vector<LayerShape>& layers, cons
     AcceleratorReport ex;
     const DataflowPlan pe = plan(layers, uniform(layers.size(), e), names, costs);
     fill_costs(ex, kName, pe.layers, static_cast<double>(pe.interval_cycles), clock_mhz_, activity_, names, costs);
-    r.per_group_power_mw[kExactDesign] = ex.power_mw;
-    r.per_group_area_um2[kExactDesign] = ex.area_um2;
+    r.exact_power_mw = ex.power_mw;
+    r.exact_area_um2 = ex.area_um2;
 
     r.realized = std::move(p.realized);
     r.changes = std::move(p.changes);

@@ -245,8 +245,8 @@ AcceleratorReport Perun::evaluate(const std::vector<LayerShape>& layers, const C
     const PerunPlan px = plan(layers, uniform(layers.size(), e), names, costs);
     AcceleratorReport ex;
     fill_costs(ex, kName, px.use, static_cast<double>(px.interval_cycles), clock_mhz_, activity_, names, costs);
-    r.per_group_power_mw[kExactDesign] = ex.power_mw;
-    r.per_group_area_um2[kExactDesign] = ex.area_um2;
+    r.exact_power_mw = ex.power_mw;
+    r.exact_area_um2 = ex.area_um2;
 
     r.realized = std::move(p.realized);
     r.changes = std::move(p.changes);

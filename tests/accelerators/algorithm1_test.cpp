@@ -42,7 +42,7 @@ TEST(Algorithm1, CountsBlocksPerLayerAndGroup) {
     const double kv9 = 16 + 120 + 84 + 10;
     EXPECT_NEAR(r.power_mw, 3 * 0.425 + 3 * 0.126 + kv9 * 0.410, 1e-9);
     EXPECT_NEAR(r.per_group_power_mw.at("conv1"), 3 * 0.425 + 3 * 0.126, 1e-12);
-    EXPECT_NEAR(r.per_group_power_mw.at(accelerators::kExactDesign), 236 * 0.425, 1e-9);
+    EXPECT_NEAR(r.exact_power_mw, 236 * 0.425, 1e-9);
     EXPECT_EQ(r.realized.blocks, c.blocks);
 
     // Operations: conv1 filters do 25 x 784 MACs each.

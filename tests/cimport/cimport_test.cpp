@@ -16,7 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "hawx/framework/c_import.hpp"
+#include "hawx/cimport/c_import.hpp"
 #include "hawx/sdk/error.hpp"
 #include "hawx/sdk/plugin.hpp"
 #include "hawx/sdk/registry.hpp"

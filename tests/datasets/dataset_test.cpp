@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "hawx/framework/dataset.hpp"
+#include "hawx/data/dataset.hpp"
 #include "hawx/sdk/error.hpp"
 
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
 // Fuzz target: CIFAR-10 binary batches. Input: split2 -> two batch files read in order (an
 // empty part is still a file, so the empty-file check is reached too).
-#include <hawx/framework/dataset.hpp>
+#include <hawx/data/dataset.hpp>
 
 #include "fuzz_target.hpp"
 

@@ -1,6 +1,6 @@
 // Fuzz target: the EvoApproxLib C-circuit parser (hawx::cimport::parse_file; no compiler is
 // run). On success the circuit must be self-consistent.
-#include <hawx/framework/c_import.hpp>
+#include <hawx/cimport/c_import.hpp>
 
 #include "fuzz_target.hpp"
 

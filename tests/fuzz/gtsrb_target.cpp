@@ -1,7 +1,7 @@
 // Fuzz target: GTSRB annotation CSV plus binary PPM images (crop and bilinear resize).
 // Input: byte 0 picks the output size (1 + byte % 40), then split2 -> the CSV text (as
 // GT-00000.csv), then the bytes of 0.ppm, the one image file present next to it.
-#include <hawx/framework/dataset.hpp>
+#include <hawx/data/dataset.hpp>
 
 #include "fuzz_target.hpp"
 

@@ -1,6 +1,6 @@
 // Fuzz target: MNIST-style IDX files (plain or gzipped). Input: split2 -> the image file,
 // then the label file.
-#include <hawx/framework/dataset.hpp>
+#include <hawx/data/dataset.hpp>
 
 #include "fuzz_target.hpp"
 

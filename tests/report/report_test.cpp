@@ -19,7 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "hawx/sdk/error.hpp"
-#include "report.hpp"
+#include "hawx/report/report.hpp"
 
 namespace fs = std::filesystem;
 
@@ -197,7 +197,7 @@ protected:
     }
     std::string report() const {
         std::ostringstream os;
-        hawx::cli::print_report(run.string(), os);
+        hawx::report::print_report(run.string(), os);
         return os.str();
     }
 };
@@ -352,7 +352,7 @@ TEST_F(Report, WithoutGnuplotTheDataAndScriptsAreWrittenAndANoticeSaysSo) {
     std::ostringstream notices;
     std::vector<std::string> written;
     try {
-        written = hawx::cli::render_plots(run.string(), notices);
+        written = hawx::report::render_plots(run.string(), notices);
     } catch (...) {
         setenv("PATH", saved.c_str(), 1);
         throw;
@@ -423,7 +423,7 @@ TEST_F(Report, WithGnuplotEveryFigureIsRenderedAsPngAndSvg) {
     for (std::string d; std::getline(path, d, ':');) found = found || ::access((fs::path(d) / "gnuplot").c_str(), X_OK) == 0;
     if (!found) GTEST_SKIP() << "gnuplot not installed";
     std::ostringstream notices;
-    hawx::cli::render_plots(run.string(), notices);
+    hawx::report::render_plots(run.string(), notices);
     EXPECT_EQ(notices.str().find("gnuplot not found"), std::string::npos);
     for (const char* f : {"fig2_activations", "fig3_score_distribution_A", "fig3_score_distribution_B",
                           "fig3_score_distribution_model", "fig4_score_vs_accuracy", "fig5_tradeoff_dataflow",
@@ -442,8 +442,8 @@ TEST_F(Report, NothingIsWrittenOutsidePlots) {
     const auto before = snapshot(tmp.path);
     report();
     std::ostringstream notices;
-    hawx::cli::render_plots(run.string(), notices);
-    hawx::cli::render_plots(run.string(), notices);  // re-rendering replaces the files
+    hawx::report::render_plots(run.string(), notices);
+    hawx::report::render_plots(run.string(), notices);  // re-rendering replaces the files
     EXPECT_EQ(snapshot(tmp.path), before);
 }
 
@@ -470,7 +470,7 @@ TEST_F(Report, WrongTypeNamesTheFileAndTheValue) {
         EXPECT_EQ(std::string(e.what()), (run / "results.json").string() + ": searches[1].wall_s: expected a number, got string");
     }
     std::ostringstream notices;
-    EXPECT_THROW(hawx::cli::render_plots(run.string(), notices), hawx::Error);
+    EXPECT_THROW(hawx::report::render_plots(run.string(), notices), hawx::Error);
     EXPECT_FALSE(fs::exists(run / "plots"));  // checked before anything is written
 }
 
@@ -499,7 +499,7 @@ TEST_F(Report, MissingFilesSkipTheirPartsWithNotices) {
     const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
     setenv("PATH", empty.path.c_str(), 1);
     std::ostringstream notices;
-    hawx::cli::render_plots(run.string(), notices);
+    hawx::report::render_plots(run.string(), notices);
     setenv("PATH", saved.c_str(), 1);
     EXPECT_NE(notices.str().find("notice: representatives.json not found: fig2_activations skipped"), std::string::npos);
     EXPECT_NE(notices.str().find("notice: scores.json not found"), std::string::npos);

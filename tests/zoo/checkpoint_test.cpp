@@ -51,7 +51,7 @@ TEST(ZooCheckpoint, RoundTripGivesIdenticalOutputs) {
         torch::NoGradGuard no_grad;
         for (const auto& [conv, bn] : a->conv_bn_pairs()) bn->running_var.uniform_(0.5, 2.0);
     }
-    hawx::zoo::InputSpec spec;
+    hawx::InputSpec spec;
     spec.channels = 3;
     spec.size = 16;
     spec.mean = {0.1f, 0.2f, 0.3f};

@@ -8,7 +8,7 @@
 #include <hawx/blocks/mitchell_mul.hpp>
 #include <hawx/blocks/truncated_mul.hpp>
 #include <hawx/engine/engine.hpp>
-#include <hawx/zoo/data.hpp>
+#include <hawx/data/tensor.hpp>
 #include <hawx/zoo/evaluate.hpp>
 #include <hawx/zoo/network.hpp>
 #include <hawx/zoo/quantized.hpp>
@@ -117,11 +117,11 @@ TEST(EngineLeNet5, Int8ExactTracksFloatOnFashionMnist) {
     if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") &&
         !std::getenv("HAWX_FASHION_MNIST_DIR"))
         GTEST_SKIP() << "Fashion-MNIST is not installed (apt install dataset-fashion-mnist)";
-    const Dataset train = zoo::head(fashion_mnist(true), 12000);
-    const Dataset test = zoo::head(fashion_mnist(false), 2000);
+    const Dataset train = hawx::head(fashion_mnist(true), 12000);
+    const Dataset test = hawx::head(fashion_mnist(false), 2000);
     torch::manual_seed(1);
     auto net = zoo::make_model("lenet5", {1, 32, 10, 1.0});
-    const zoo::InputSpec spec = zoo::input_spec_from_data(train, 1, 32);
+    const hawx::InputSpec spec = hawx::input_spec_from_data(train, 1, 32);
     zoo::TrainOptions t = zoo::default_train_options("lenet5");
     t.epochs = 1;
     t.schedule = "constant";

@@ -100,7 +100,7 @@ TEST(ZooFold, FoldedNetworkRefusesTraining) {
     auto net = hawx::zoo::make_model("resnet18", opts(16, 0.125));
     hawx::zoo::fold_batchnorm(*net);
     const hawx::Dataset d = hawx::synthetic_dataset(20, 3, 16, 16, 10, 1);
-    hawx::zoo::InputSpec spec;
+    hawx::InputSpec spec;
     spec.channels = 3;
     spec.size = 16;
     hawx::zoo::TrainOptions t;

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "hawx/sdk/error.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 #include "zoo_test_util.hpp"
 
@@ -214,12 +214,12 @@ TEST(ZooModels, EveryModelTakesFashionMnistShapedImages) {
     for (const auto& name : hawx::zoo::model_names()) {
         for (int channels : {1, 3}) {
             auto net = make_model(name, opts(channels, 32, 10, 0.125));
-            hawx::zoo::InputSpec spec;
+            hawx::InputSpec spec;
             spec.channels = channels;
             spec.size = 32;
             spec.mean = {0.3f};
             spec.std = {0.35f};
-            const at::Tensor x = hawx::zoo::to_input(fm, 0, fm.size(), spec);
+            const at::Tensor x = hawx::to_input(fm, 0, fm.size(), spec);
             net->eval();
             torch::NoGradGuard no_grad;
             const at::Tensor y = net->forward(x);

@@ -6,7 +6,7 @@
 #include <hawx/blocks/truncated_mul.hpp>
 #include <hawx/engine/engine.hpp>
 #include <hawx/engine/prefix_cache.hpp>
-#include <hawx/zoo/data.hpp>
+#include <hawx/data/tensor.hpp>
 #include <hawx/zoo/network.hpp>
 #include <hawx/zoo/quantized.hpp>
 
@@ -29,7 +29,7 @@ TEST(PrefixCache, LexicographicSweepEqualsEngineAndSharesPrefixes) {
     auto net = zoo::make_model("lenet5", mo);
     net->eval();
     const Dataset data = synthetic_dataset(96, 1, 28, 28, 10, 3);
-    const zoo::InputSpec spec = zoo::input_spec_from_data(data, 1, 32);
+    const hawx::InputSpec spec = hawx::input_spec_from_data(data, 1, 32);
     Engine eng(lib);
     zoo::calibrate(*net, eng, data, spec, data.size());
     const std::size_t L = net->layer_descs().size();
@@ -52,7 +52,7 @@ TEST(PrefixCache, LexicographicSweepEqualsEngineAndSharesPrefixes) {
         for (const auto& m : sweep) {
             set(m);
             for (std::size_t i = 0; i < batches; ++i)
-                out.push_back(net->forward(zoo::to_input(data, i * batch, (i + 1) * batch, spec)));
+                out.push_back(net->forward(hawx::to_input(data, i * batch, (i + 1) * batch, spec)));
         }
         return out;
     };
@@ -81,7 +81,7 @@ TEST(PrefixCache, ALayerOverBudgetIsAlwaysComputed) {
     auto net = zoo::make_model("lenet5", mo);
     net->eval();
     const Dataset data = synthetic_dataset(16, 1, 28, 28, 10, 4);
-    const zoo::InputSpec spec = zoo::input_spec_from_data(data, 1, 32);
+    const hawx::InputSpec spec = hawx::input_spec_from_data(data, 1, 32);
     Engine eng(lib);
     zoo::calibrate(*net, eng, data, spec, data.size());
     PrefixCachingRunner cache(eng, 0);  // nothing fits
@@ -89,7 +89,7 @@ TEST(PrefixCache, ALayerOverBudgetIsAlwaysComputed) {
     torch::NoGradGuard ng;
     for (int i = 0; i < 2; ++i) {
         cache.begin(ModelAssignment::uniform(0, 5), "t");
-        net->forward(zoo::to_input(data, 0, 16, spec));
+        net->forward(hawx::to_input(data, 0, 16, spec));
     }
     EXPECT_EQ(cache.hits(), 0u);
     EXPECT_EQ(cache.misses(), 10u);

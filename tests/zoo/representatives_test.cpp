@@ -11,7 +11,7 @@
 #include <set>
 
 #include "hawx/sdk/error.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 #include "hawx/zoo/representatives.hpp"
 #include "zoo_test_util.hpp"

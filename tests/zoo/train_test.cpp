@@ -30,7 +30,7 @@ const hawx::Dataset& data() {
     return d;
 }
 
-hawx::zoo::InputSpec spec() { return hawx::zoo::input_spec_from_data(data(), 1, 16); }
+hawx::InputSpec spec() { return hawx::input_spec_from_data(data(), 1, 16); }
 
 hawx::zoo::TrainOptions quick() {
     hawx::zoo::TrainOptions t;
@@ -58,7 +58,7 @@ std::shared_ptr<hawx::zoo::Network> trained(std::uint64_t seed, hawx::zoo::Train
 TEST(ZooTrain, LossFallsAndValidationAccuracyIsHigh) {
     torch::manual_seed(9);
     auto net = hawx::zoo::make_model("lenet5", lenet_opts());
-    const auto [fit, val] = hawx::zoo::split_train_val(data(), 200);
+    const auto [fit, val] = hawx::split_train_val(data(), 200);
     const hawx::zoo::EvalResult before = hawx::zoo::evaluate(*net, val, spec(), 64);
     std::vector<int> epochs_seen;
     const int threads_before = at::get_num_threads();
@@ -120,10 +120,10 @@ TEST(ZooTrain, EvaluateCountsAndLimit) {
     EXPECT_EQ(some.total, 50u);
     // By hand on the same 50 images.
     torch::NoGradGuard no_grad;
-    const at::Tensor logits = net->forward(hawx::zoo::to_input(data(), 0, 50, spec()));
-    const auto correct = logits.argmax(1).eq(hawx::zoo::to_labels(data(), 0, 50)).sum().item<std::int64_t>();
+    const at::Tensor logits = net->forward(hawx::to_input(data(), 0, 50, spec()));
+    const auto correct = logits.argmax(1).eq(hawx::to_labels(data(), 0, 50)).sum().item<std::int64_t>();
     EXPECT_EQ(some.correct, static_cast<std::size_t>(correct));
-    EXPECT_NEAR(some.loss, at::cross_entropy_loss(logits, hawx::zoo::to_labels(data(), 0, 50)).item<double>(), 1e-5);
+    EXPECT_NEAR(some.loss, at::cross_entropy_loss(logits, hawx::to_labels(data(), 0, 50)).item<double>(), 1e-5);
 }
 
 TEST(ZooTrain, BadOptionsAndLabelsAreErrors) {

@@ -82,7 +82,7 @@ nlohmann::json to_json(const ModelOptions& o) {
             {"width", o.width}};
 }
 
-nlohmann::json to_json(const InputSpec& s) {
+nlohmann::json to_json(const hawx::InputSpec& s) {
     return {{"channels", s.channels}, {"size", s.size}, {"mean", s.mean}, {"std", s.std}};
 }
 
@@ -115,7 +115,7 @@ CheckpointMeta parse_meta(const std::string& path, const Entries& entries) {
         m.batchnorm_folded = j.value("batchnorm_folded", false);
         if (j.contains("input") && !j.at("input").is_null()) {
             const auto& s = j.at("input");
-            InputSpec spec;
+            hawx::InputSpec spec;
             spec.channels = s.at("channels").get<int>();
             spec.size = s.at("size").get<int>();
             spec.mean = s.at("mean").get<std::vector<float>>();
@@ -144,7 +144,7 @@ void check_matches(Network& net, const CheckpointMeta& m, const std::string& pat
 
 }  // namespace
 
-void save_checkpoint(Network& net, const std::string& path, const std::optional<InputSpec>& input,
+void save_checkpoint(Network& net, const std::string& path, const std::optional<hawx::InputSpec>& input,
                      const nlohmann::json& training) {
     c10::Dict<std::string, at::Tensor> dict;
     for (const auto& [k, t] : state_of(net)) {

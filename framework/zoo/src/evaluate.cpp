@@ -23,7 +23,7 @@ private:
 
 }  // namespace
 
-EvalResult evaluate(Network& net, const Dataset& data, const InputSpec& spec, std::size_t batch_size,
+EvalResult evaluate(Network& net, const Dataset& data, const hawx::InputSpec& spec, std::size_t batch_size,
                     std::size_t limit) {
     if (batch_size == 0) throw Error("evaluate: batch size must be >= 1");
     const std::size_t n = limit == 0 ? data.size() : std::min(limit, data.size());
@@ -42,8 +42,8 @@ EvalResult evaluate(Network& net, const Dataset& data, const InputSpec& spec, st
     double loss_sum = 0.0;
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
         const std::size_t end = std::min(n, begin + batch_size);
-        const at::Tensor x = to_input(data, begin, end, spec);
-        const at::Tensor y = to_labels(data, begin, end);
+        const at::Tensor x = hawx::to_input(data, begin, end, spec);
+        const at::Tensor y = hawx::to_labels(data, begin, end);
         const at::Tensor logits = net.forward(x);
         loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
         r.correct += static_cast<std::size_t>(logits.argmax(1).eq(y).sum().item<std::int64_t>());

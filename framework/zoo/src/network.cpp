@@ -1,5 +1,7 @@
 #include "hawx/zoo/network.hpp"
 
+#include "hawx/engine/conversions.hpp"
+
 #include <torch/nn/module.h>
 
 #include <cmath>
@@ -145,6 +147,34 @@ void fold_batchnorm(Network& net) {
         bn->fold();
     }
     net.folded_ = true;
+}
+
+namespace {
+// Records the shape of every approximable layer during one float forward pass.
+class ShapeRecorder : public engine::LayerRunner {
+public:
+    at::Tensor forward(const engine::LayerDesc& d, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) override {
+        at::Tensor y = engine::float_forward(d, x, w, b);
+        if (shapes.size() < static_cast<std::size_t>(d.index)) shapes.resize(static_cast<std::size_t>(d.index));
+        shapes[static_cast<std::size_t>(d.index - 1)] = engine::layer_shape(d, y.dim() == 4 ? y.size(2) * y.size(3) : 1);
+        return y;
+    }
+    std::vector<LayerShape> shapes;
+};
+}  // namespace
+
+std::vector<LayerShape> layer_shapes(Network& net, const at::Tensor& one_input) {
+    ShapeRecorder rec;
+    net.set_runner(&rec);
+    {
+        at::NoGradGuard ng;
+        net.forward(one_input);
+    }
+    net.set_runner(nullptr);
+    if (rec.shapes.size() != net.layer_descs().size())
+        throw Error("model: a forward pass reached " + std::to_string(rec.shapes.size()) + " of " +
+                    std::to_string(net.layer_descs().size()) + " approximable layers");
+    return rec.shapes;
 }
 
 }  // namespace hawx::zoo

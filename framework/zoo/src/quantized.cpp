@@ -8,7 +8,7 @@
 
 namespace hawx::zoo {
 
-void calibrate(Network& net, engine::Engine& engine, const Dataset& data, const InputSpec& spec, std::size_t n,
+void calibrate(Network& net, engine::Engine& engine, const Dataset& data, const hawx::InputSpec& spec, std::size_t n,
                std::size_t batch_size) {
     if (data.size() == 0) throw Error("calibration set " + data.name + " is empty");
     if (batch_size == 0) throw Error("calibration: batch size must be >= 1");
@@ -18,7 +18,7 @@ void calibrate(Network& net, engine::Engine& engine, const Dataset& data, const 
     net.set_runner(&engine);
     torch::NoGradGuard no_grad;
     engine.begin_calibration();
-    for (std::size_t b = 0; b < total; b += batch_size) net.forward(to_input(data, b, std::min(total, b + batch_size), spec));
+    for (std::size_t b = 0; b < total; b += batch_size) net.forward(hawx::to_input(data, b, std::min(total, b + batch_size), spec));
     engine.finish_calibration();
 }
 

@@ -196,7 +196,7 @@ private:
 // Calls f(first_index, activations) for each batch of `data`, activations being the first
 // layer's output as a contiguous float tensor [batch, M].
 template <typename F>
-void for_each_first_layer_batch(Network& net, const Dataset& data, const InputSpec& spec, std::size_t batch_size,
+void for_each_first_layer_batch(Network& net, const Dataset& data, const hawx::InputSpec& spec, std::size_t batch_size,
                                 F&& f) {
     RecordingScope scope(net);
     if (net.approx_layers().empty()) throw Error(net.model_name() + " has no approximable layer to profile");
@@ -205,7 +205,7 @@ void for_each_first_layer_batch(Network& net, const Dataset& data, const InputSp
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
         const std::size_t end = std::min(n, begin + batch_size);
         scope.recorder.captured = at::Tensor();
-        net.forward(to_input(data, begin, end, spec));
+        net.forward(hawx::to_input(data, begin, end, spec));
         if (!scope.recorder.captured.defined())
             throw Error(net.model_name() + ": the first approximable layer was not called by the forward pass");
         const at::Tensor a = scope.recorder.captured.reshape({static_cast<std::int64_t>(end - begin), -1})
@@ -226,7 +226,7 @@ struct StatsPass {
     double max = -std::numeric_limits<double>::infinity();
 };
 
-StatsPass stats_pass(Network& net, const Dataset& data, const InputSpec& spec, std::size_t batch_size) {
+StatsPass stats_pass(Network& net, const Dataset& data, const hawx::InputSpec& spec, std::size_t batch_size) {
     StatsPass r;
     r.stats.resize(data.size());
     for_each_first_layer_batch(net, data, spec, batch_size, [&](std::size_t first, const at::Tensor& a) {
@@ -279,13 +279,13 @@ KMeansResult kmeans(const std::vector<std::array<double, 2>>& points, int k, std
     return best;
 }
 
-std::vector<std::array<double, 2>> first_layer_stats(Network& net, const Dataset& data, const InputSpec& spec,
+std::vector<std::array<double, 2>> first_layer_stats(Network& net, const Dataset& data, const hawx::InputSpec& spec,
                                                      std::size_t batch_size) {
     check_profiling_set("first_layer_stats", data, batch_size);
     return stats_pass(net, data, spec, batch_size).stats;
 }
 
-Representatives select_representatives(Network& net, const Dataset& data, const InputSpec& spec, int k,
+Representatives select_representatives(Network& net, const Dataset& data, const hawx::InputSpec& spec, int k,
                                        std::uint64_t seed, int bins, std::size_t batch_size) {
     check_profiling_set("select_representatives", data, batch_size);
     const std::size_t n = data.size();

@@ -91,7 +91,7 @@ void check_train_options(const TrainOptions& o) {
     if (o.threads < 0) throw Error("training: threads must be >= 0 (0: all cores)");
 }
 
-TrainResult train(Network& net, const Dataset& train_set, const InputSpec& spec, const TrainOptions& o,
+TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec& spec, const TrainOptions& o,
                   const EpochCallback& on_epoch) {
     check_train_options(o);
     if (net.batchnorm_folded())
@@ -105,7 +105,7 @@ TrainResult train(Network& net, const Dataset& train_set, const InputSpec& spec,
 
     Dataset fit, val;
     if (o.val_size > 0)
-        std::tie(fit, val) = split_train_val(train_set, o.val_size);
+        std::tie(fit, val) = hawx::split_train_val(train_set, o.val_size);
     else
         fit = train_set;
     if (fit.size() == 0) throw Error("dataset '" + train_set.name + "' has no training images");
@@ -150,8 +150,8 @@ TrainResult train(Network& net, const Dataset& train_set, const InputSpec& spec,
             const std::size_t begin = s * o.batch_size, end = std::min(n, begin + o.batch_size);
             const std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(begin),
                                                order.begin() + static_cast<std::ptrdiff_t>(end));
-            const at::Tensor x = to_input(fit, idx, spec);
-            const at::Tensor y = to_labels(fit, idx);
+            const at::Tensor x = hawx::to_input(fit, idx, spec);
+            const at::Tensor y = hawx::to_labels(fit, idx);
             const at::Tensor logits = net.forward(x);
             const at::Tensor loss = at::cross_entropy_loss(logits, y);
             const double l = loss.item<double>();

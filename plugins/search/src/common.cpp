@@ -52,10 +52,13 @@ Configuration layer_uniform(const SearchProblem& p, const std::vector<int>& per_
 
 double cost_of(const SearchProblem& p, const Configuration& c) {
     const Outcome o = p.estimate_cost ? p.estimate_cost(c) : configuration_cost(p, c);
-    return o.power_mw.value_or(0.0);
+    // a configuration the accelerator cannot cost is never the cheaper choice
+    if (o.status == EvalStatus::Skipped || !o.power_mw) return std::numeric_limits<double>::infinity();
+    return *o.power_mw;
 }
 
 double cost_of(const SearchProblem& p, const Configuration& c, const Outcome& o) {
+    if (o.status == EvalStatus::Skipped) return std::numeric_limits<double>::infinity();
     return o.power_mw ? *o.power_mw : cost_of(p, c);
 }
 
@@ -150,7 +153,7 @@ int safest_block(const SearchProblem& p, const std::vector<std::vector<double>>&
 }
 
 void BestTracker::offer(const SearchProblem& p, const Configuration& c, const Outcome& o) {
-    if (!(o.accuracy >= p.accuracy_threshold)) return;
+    if (!meets_threshold(o, p.accuracy_threshold)) return;
     const double cost = cost_of(p, c, o);
     if (!best_ || cost < cost_) best_ = c, cost_ = cost;
 }

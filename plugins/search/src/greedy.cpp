@@ -57,7 +57,7 @@ public:
 
     void tell(const Configuration& c, const Outcome& o) override {
         best_.offer(p_, c, o);
-        const bool ok = o.accuracy >= p_.accuracy_threshold;
+        const bool ok = meets_threshold(o, p_.accuracy_threshold);
         if (!started_) {
             started_ = true;
             if (!ok) {

@@ -99,8 +99,8 @@ public:
     void tell(const Configuration& c, const Outcome& o) override {
         best_.offer(p_, c, o);
         evaluated_.insert(layout_.flatten(c));
-        if (!std::isnan(o.accuracy)) model_.add(summed_score(c), o.accuracy);
-        const bool ok = o.accuracy >= p_.accuracy_threshold;
+        if (o.status == EvalStatus::Evaluated && !std::isnan(o.accuracy)) model_.add(summed_score(c), o.accuracy);
+        const bool ok = meets_threshold(o, p_.accuracy_threshold);
         if (phase_ == Phase::Bracket || phase_ == Phase::Binary) {
             rank_acc_[pending_ranks_.front()] = ok;
             pending_ranks_.erase(pending_ranks_.begin());

@@ -100,7 +100,7 @@ public:
 
     void tell(const Configuration& c, const Outcome& o) override {
         ++evals_;
-        const bool ok = o.accuracy >= p_.accuracy_threshold;
+        const bool ok = meets_threshold(o, p_.accuracy_threshold);
         learn(layout_.flatten(c), o);
         if (!pending_) return;
         const std::size_t k = *pending_;
@@ -126,7 +126,7 @@ private:
     }
     void learn(const std::vector<int>& flat, const Outcome& o) {
         best_.offer(p_, layout_.make(p_, flat), o);
-        if (!std::isnan(o.accuracy)) model_.add(summed(flat), o.accuracy);
+        if (o.status == EvalStatus::Evaluated && !std::isnan(o.accuracy)) model_.add(summed(flat), o.accuracy);
     }
 
     // Path from cur_: each unit walks the lower hull of its allowed blocks cheaper than its

@@ -68,7 +68,7 @@ public:
         best_.offer(p_, c, o);
         std::vector<int> g;
         for (const auto& layer : c.blocks) g.push_back(layer[0]);
-        seen_[g] = {o.accuracy, cost_of(p_, c, o)};
+        seen_[g] = {o.status == EvalStatus::Evaluated ? o.accuracy : 0.0, cost_of(p_, c, o)};
         if (++told_ < offspring_.size()) return;
         told_ = 0;
         // merge parents and offspring, keep the best pop_size_ by rank then crowding

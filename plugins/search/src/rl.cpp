@@ -67,9 +67,9 @@ public:
 
     void tell(const Configuration& c, const Outcome& o) override {
         best_.offer(p_, c, o);
-        const bool ok = o.accuracy >= p_.accuracy_threshold;
+        const bool ok = meets_threshold(o, p_.accuracy_threshold);
         const double r = ok ? 1.0 - cost_of(p_, c, o) / cost_safe_
-                            : -(std::isnan(o.accuracy) ? 1e3 : (p_.accuracy_threshold - o.accuracy) / scale_);
+                            : -(o.status != EvalStatus::Evaluated || std::isnan(o.accuracy) ? 1e3 : (p_.accuracy_threshold - o.accuracy) / scale_);
         for (std::size_t l = c.blocks.size(); l-- > 0;) {
             const double target = l + 1 == c.blocks.size() ? r : *std::max_element(q_[l + 1].begin(), q_[l + 1].end());
             double& q = q_[l][static_cast<std::size_t>(c.blocks[l][0])];

@@ -13,11 +13,8 @@
 
 namespace hawx::accelerators {
 
-/// Key of the per-group maps holding the power (mW) and area (um2) of the same design with
-/// every multiplier replaced by the exact block; the normalized figures are
-/// power_mw / per_group_power_mw[kExactDesign] (see normalized_power / normalized_area).
-inline constexpr const char* kExactDesign = "(exact design)";
-
+/// power_mw / exact_power_mw and area_um2 / exact_area_um2 (the report's exact-design
+/// figures); throw hawx::Error when the report has none.
 double normalized_power(const AcceleratorReport& r);
 double normalized_area(const AcceleratorReport& r);
 
@@ -25,9 +22,6 @@ double normalized_area(const AcceleratorReport& r);
 std::string layer_label(const std::vector<LayerShape>& layers, std::size_t l);
 /// Key of a layer in the per-group maps: its name, or "layer<N>" when it has none.
 std::string layer_key(const std::vector<LayerShape>& layers, std::size_t l);
-
-/// Units of a layer at a granularity: 1, out_channels, or out_channels * fan_in.
-std::int64_t units_in_layer(Granularity g, const LayerShape& s);
 
 /// Throws hawx::Error (prefixed with `component`) unless shapes are positive, the
 /// configuration has one entry per layer with the right number of units, every index names

@@ -21,6 +21,11 @@ struct AcceleratorReport {
     double power_mw = 0, area_um2 = 0, latency_cycles = 0, energy_nj = 0, utilization = 0;
     std::map<std::string, double> per_group_power_mw, per_group_area_um2;
     std::map<std::string, double> per_block_power_mw, per_block_area_um2;
+    /// Power and area of the same design (same folding, grouping and non-multiplier logic)
+    /// with every multiplier replaced by the exact block: what normalized figures refer to.
+    /// 0 when the model does not report them; the core then evaluates the all-exact
+    /// configuration itself (SDK ABI 3).
+    double exact_power_mw = 0, exact_area_um2 = 0;
 };
 
 /// Contract: `evaluate` never rejects a configuration that only needs regrouping: it

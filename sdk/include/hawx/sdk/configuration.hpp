@@ -35,6 +35,16 @@ struct LayerShape {
     std::int64_t groups = 1;
 };
 
+/// Units of a layer at a granularity (1, out_channels, or out_channels * fan_in).
+inline std::int64_t unit_count(const LayerShape& layer, Granularity g) {
+    switch (g) {
+        case Granularity::Layer: return 1;
+        case Granularity::Filter: return layer.out_channels;
+        case Granularity::Operation: return layer.out_channels * layer.fan_in;
+    }
+    return 1;
+}
+
 /// A configuration: `blocks[l][u]` is the index (into the experiment's block list) of
 /// the block that unit u of layer l uses; a layer has 1 unit at Layer granularity,
 /// out_channels units at Filter, out_channels * fan_in units (filter-major) at Operation.

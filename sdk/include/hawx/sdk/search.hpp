@@ -16,11 +16,39 @@
 
 namespace hawx {
 
+/// What became of a configuration the strategy asked for (as Timeloop's Report(status, cost)).
+enum class EvalStatus {
+    Evaluated,  ///< accuracy and costs are those of the configuration
+    /// The accuracy evaluation failed (e.g. a non-finite accuracy) and the experiment's
+    /// exploration.on_error is `skip`: accuracy is NaN; costs are filled when known.
+    Failed,
+    /// The core did not evaluate it: a component (an accelerator model) could not cost it and
+    /// on_error is `skip`. Accuracy is NaN and there are no costs.
+    Skipped
+};
+
+inline const char* to_string(EvalStatus s) {
+    switch (s) {
+        case EvalStatus::Evaluated: return "evaluated";
+        case EvalStatus::Failed: return "failed";
+        case EvalStatus::Skipped: return "skipped";
+    }
+    return "?";
+}
+
 /// The result of evaluating one configuration.
 struct Outcome {
     double accuracy = 0.0;  ///< percent on the evaluation (validation) set; NaN in cost-only estimates
     std::optional<double> power_mw, area_um2, latency_cycles;
+    /// Anything but Evaluated means: never feasible, whatever `accuracy` holds (SDK ABI 3).
+    EvalStatus status = EvalStatus::Evaluated;
 };
+
+/// True when `o` was evaluated and its accuracy meets `threshold` (percent): the one
+/// feasibility test strategies should use.
+inline bool meets_threshold(const Outcome& o, double threshold) {
+    return o.status == EvalStatus::Evaluated && o.accuracy >= threshold;
+}
 
 /// Everything a strategy may know about the problem before it proposes anything.
 struct SearchProblem {
@@ -40,21 +68,13 @@ struct SearchProblem {
     /// Cost of a configuration on the configured accelerator (accuracy NaN), without any
     /// accuracy evaluation: cheap, call it freely. Null when no accelerator is configured;
     /// then strategies rank by the Algorithm-1 sum of block costs (see configuration_cost).
+    /// A configuration the accelerator cannot cost (on_error = skip) comes back with status
+    /// Skipped and no costs.
     std::function<Outcome(const Configuration&)> estimate_cost;
     double eval_seconds = 0.0;  ///< measured time of one full evaluation (for budget estimates)
     int exact_block = -1;       ///< index of the exact block in block_names, -1 when none
     std::string strategy_name;  ///< library.component, for messages
 };
-
-/// Units of a layer at a granularity (1, out_channels, or out_channels * fan_in).
-inline std::int64_t unit_count(const LayerShape& layer, Granularity g) {
-    switch (g) {
-        case Granularity::Layer: return 1;
-        case Granularity::Filter: return layer.out_channels;
-        case Granularity::Operation: return layer.out_channels * layer.fan_in;
-    }
-    return 1;
-}
 
 /// Algorithm 1 of the paper without hardware regrouping: sum over every multiplication
 /// instance of the network of its block's power (or area), one physical multiplier per
@@ -81,7 +101,8 @@ inline Outcome configuration_cost(const SearchProblem& p, const Configuration& c
 /// - `start` is called once before anything else.
 /// - `ask` returns the configurations to evaluate next (the core may evaluate them in
 ///   parallel and in any order); an empty vector means the strategy is finished.
-/// - `tell` is called once for every configuration returned by `ask`, before the next `ask`.
+/// - `tell` is called once for every configuration returned by `ask`, before the next `ask`;
+///   an outcome whose status is not Evaluated is infeasible (see meets_threshold).
 /// - `best` is the strategy's answer (nullopt when nothing met the threshold).
 /// - Randomness comes only from SearchProblem::seed, so that a run is reproducible.
 class HAWX_VISIBLE SearchStrategy {

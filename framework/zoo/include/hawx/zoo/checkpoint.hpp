@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 
 namespace hawx::zoo {
@@ -22,7 +22,7 @@ struct CheckpointMeta {
     std::string model;                 ///< make_model name
     ModelOptions options;              ///< make_model options
     bool batchnorm_folded = false;     ///< saved after fold_batchnorm
-    std::optional<InputSpec> input;    ///< how images were turned into inputs in training
+    std::optional<hawx::InputSpec> input;    ///< how images were turned into inputs in training
     nlohmann::json training = nlohmann::json::object();  ///< training settings and results
 };
 
@@ -30,7 +30,7 @@ struct CheckpointMeta {
 /// a torch.save-compatible file (a dict of tensors in PyTorch's zip format), atomically
 /// (temporary file + rename). Throws hawx::Error naming the file if it cannot be written or a
 /// weight is NaN/Inf (nothing is written then).
-void save_checkpoint(Network& net, const std::string& path, const std::optional<InputSpec>& input = std::nullopt,
+void save_checkpoint(Network& net, const std::string& path, const std::optional<hawx::InputSpec>& input = std::nullopt,
                      const nlohmann::json& training = nlohmann::json::object());
 
 /// Loads a checkpoint written by save_checkpoint into `net`, checking everything before any

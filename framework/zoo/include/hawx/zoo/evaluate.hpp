@@ -3,8 +3,8 @@
 /// Accuracy and loss of a network on a dataset.
 #include <cstddef>
 
-#include "hawx/framework/dataset.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/dataset.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 
 namespace hawx::zoo {
@@ -21,7 +21,7 @@ struct EvalResult {
 /// network's training flag is restored afterwards). Ties in the logits go to the lowest
 /// class. Throws hawx::Error for batch_size 0, an empty dataset, or labels the network
 /// cannot output.
-EvalResult evaluate(Network& net, const Dataset& data, const InputSpec& spec, std::size_t batch_size,
+EvalResult evaluate(Network& net, const Dataset& data, const hawx::InputSpec& spec, std::size_t batch_size,
                     std::size_t limit = 0);
 
 }  // namespace hawx::zoo

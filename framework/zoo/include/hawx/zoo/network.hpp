@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <hawx/sdk/configuration.hpp>
+
 #include "hawx/engine/runner.hpp"
 #include "hawx/zoo/layers.hpp"
 
@@ -83,6 +85,11 @@ private:
 /// in eval mode (folding uses the running statistics); a folded network can no longer be
 /// trained. Folding twice is a no-op.
 void fold_batchnorm(Network& net);
+
+/// The SDK shape of every approximable layer (output positions from one float forward pass
+/// of `one_input`, without gradients; the layers' runners are reset to none). Throws
+/// hawx::Error when the pass does not reach every layer.
+std::vector<LayerShape> layer_shapes(Network& net, const at::Tensor& one_input);
 
 /// Builds a zoo model with freshly initialised weights (drawn from torch's global generator:
 /// call torch::manual_seed first for reproducible weights). Names: lenet5, vgg11, resnet18,

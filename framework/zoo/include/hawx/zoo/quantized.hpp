@@ -4,8 +4,8 @@
 #include <cstddef>
 
 #include "hawx/engine/engine.hpp"
-#include "hawx/framework/dataset.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/dataset.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 
 namespace hawx::zoo {
@@ -14,7 +14,7 @@ namespace hawx::zoo {
 /// as `net`'s runner, folds BatchNorm, runs float forward passes in Calibrate mode without
 /// gradients, and leaves the engine in Quantized mode (set an assignment next).
 /// Throws hawx::Error for an empty dataset or batch_size 0.
-void calibrate(Network& net, engine::Engine& engine, const Dataset& data, const InputSpec& spec, std::size_t n,
+void calibrate(Network& net, engine::Engine& engine, const Dataset& data, const hawx::InputSpec& spec, std::size_t n,
                std::size_t batch_size = 256);
 
 }  // namespace hawx::zoo

@@ -23,8 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hawx/framework/dataset.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/dataset.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/network.hpp"
 
 namespace hawx::zoo {
@@ -86,7 +86,7 @@ struct Representatives {
 /// image of `data`, computed in float mode in batches of `batch_size`, in eval mode without
 /// gradients. The layers' runners and the network's training flag are restored afterwards,
 /// also when this throws. Throws hawx::Error for an empty dataset or batch_size 0.
-std::vector<std::array<double, 2>> first_layer_stats(Network& net, const Dataset& data, const InputSpec& spec,
+std::vector<std::array<double, 2>> first_layer_stats(Network& net, const Dataset& data, const hawx::InputSpec& spec,
                                                      std::size_t batch_size = 256);
 
 /// Selects K = `k` representatives of `data` (see the file comment): first_layer_stats,
@@ -94,7 +94,7 @@ std::vector<std::array<double, 2>> first_layer_stats(Network& net, const Dataset
 /// lowest index), then a second pass over `data` for the Fig. 2 histograms on `bins` shared
 /// bins. Throws hawx::Error for an empty dataset, k < 1, k > data.size() (naming both),
 /// bins < 1 or batch_size 0.
-Representatives select_representatives(Network& net, const Dataset& data, const InputSpec& spec, int k = 10,
+Representatives select_representatives(Network& net, const Dataset& data, const hawx::InputSpec& spec, int k = 10,
                                        std::uint64_t seed = 0, int bins = 64, std::size_t batch_size = 256);
 
 }  // namespace hawx::zoo

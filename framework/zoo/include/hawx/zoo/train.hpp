@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "hawx/framework/dataset.hpp"
-#include "hawx/zoo/data.hpp"
+#include "hawx/data/dataset.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/zoo/evaluate.hpp"
 #include "hawx/zoo/network.hpp"
 
@@ -64,7 +64,7 @@ using EpochCallback = std::function<void(const EpochStats&)>;
 /// `on_epoch` after every epoch. Leaves the network in eval mode. Throws hawx::Error for bad
 /// options, a network whose BatchNorm is folded, labels the network cannot output, or a
 /// diverging loss (NaN/Inf).
-TrainResult train(Network& net, const Dataset& train_set, const InputSpec& spec, const TrainOptions& options,
+TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec& spec, const TrainOptions& options,
                   const EpochCallback& on_epoch = {});
 
 }  // namespace hawx::zoo

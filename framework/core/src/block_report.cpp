@@ -1,0 +1,159 @@
+#include "hawx/framework/block_report.hpp"
+
+#include "hawx/framework/text.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace hawx {
+
+namespace {
+
+std::string pad(const std::string& s, std::size_t w, bool left = true) {
+    if (s.size() >= w) return s;
+    return left ? s + std::string(w - s.size(), ' ') : std::string(w - s.size(), ' ') + s;
+}
+
+struct MetricView {
+    const char* key;
+    const char* label;
+    double computed;
+    std::optional<double> published;
+    int decimals;
+};
+
+std::vector<MetricView> metric_views(const BlockRow& r) {
+    const ErrorMetrics& m = r.metrics;
+    const PublishedMetrics p = r.block->published();
+    return {{"mae", "MAE", m.mae, p.mae, 4},
+            {"mae_percent", "MAE%", m.mae_percent, p.mae_percent, 4},
+            {"wce", "WCE", m.wce, p.wce, 0},
+            {"wce_percent", "WCE%", m.wce_percent, p.wce_percent, 4},
+            {"wcre_percent", "WCRE%", m.wcre_percent, p.wcre_percent, 2},
+            {"ep_percent", "EP%", m.ep_percent, p.ep_percent, 2},
+            {"mre_percent", "MRE%", m.mre_percent, p.mre_percent, 4},
+            {"mse", "MSE", m.mse, p.mse, 2},
+            {"bias", "bias", m.bias, std::nullopt, 4}};
+}
+
+}  // namespace
+
+BlockRow characterize_row(std::string name, std::string component, std::shared_ptr<ApproxBlock> block) {
+    BlockRow r{std::move(name), std::move(component), std::move(block), {}};
+    r.metrics = characterize(*r.block);
+    return r;
+}
+
+bool published_matches(double computed, double published) {
+    const double diff = std::fabs(computed - published);
+    return diff <= 0.005 || diff <= 0.005 * std::fabs(published);
+}
+
+nlohmann::json to_json(const BlockRow& r) {
+    const ApproxBlock& b = *r.block;
+    const HardwareCost c = b.cost();
+    nlohmann::json metrics = nlohmann::json::object();
+    nlohmann::json published = nlohmann::json::object();
+    for (const auto& v : metric_views(r)) {
+        metrics[v.key] = v.computed;
+        if (v.published) published[v.key] = *v.published;
+    }
+    metrics["zero_exact_wrong"] = r.metrics.zero_exact_wrong;
+    metrics["output_range"] = r.metrics.output_range;
+    nlohmann::json j = {{"name", r.name},
+                        {"component", r.component},
+                        {"op", to_string(b.op())},
+                        {"activation_bits", b.activation_bits()},
+                        {"weight_bits", b.weight_bits()},
+                        {"signed", b.is_signed()},
+                        {"metrics", metrics},
+                        {"cost", to_json(c)}};
+    if (!published.empty()) {
+        const std::string src = b.published().source;
+        if (!src.empty()) published["source"] = src;
+        j["published"] = published;
+    }
+    return j;
+}
+
+std::string format_block_table(const std::vector<BlockRow>& rows) {
+    const std::vector<std::string> head = {"block", "component", "op", "bits", "MAE%", "WCE%", "EP%",
+                                           "MRE%",  "bias",      "power mW", "area um2", "delay ns"};
+    std::vector<std::vector<std::string>> cells;
+    for (const auto& r : rows) {
+        const ApproxBlock& b = *r.block;
+        const HardwareCost c = b.cost();
+        cells.push_back({r.name, r.component, b.op() == BlockOp::Multiply ? "mul" : "add",
+                         std::to_string(b.activation_bits()) + "x" + std::to_string(b.weight_bits()) +
+                             (b.is_signed() ? "s" : "u"),
+                         fixed(r.metrics.mae_percent, 4), fixed(r.metrics.wce_percent, 3), fixed(r.metrics.ep_percent, 2),
+                         fixed(r.metrics.mre_percent, 3), fixed(r.metrics.bias, 2), fixed(c.power_mw, 4),
+                         fixed(c.area_um2, 1), fixed(c.delay_ns, 2)});
+    }
+    std::vector<std::size_t> w(head.size());
+    for (std::size_t i = 0; i < head.size(); ++i) {
+        w[i] = head[i].size();
+        for (const auto& row : cells) w[i] = std::max(w[i], row[i].size());
+    }
+    std::ostringstream out;
+    for (std::size_t i = 0; i < head.size(); ++i) out << (i ? "  " : "") << pad(head[i], w[i], i < 4);
+    out << "\n";
+    for (const auto& row : cells) {
+        for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "  " : "") << pad(row[i], w[i], i < 4);
+        out << "\n";
+    }
+    return out.str();
+}
+
+std::string format_block_csv(const std::vector<BlockRow>& rows) {
+    std::ostringstream out;
+    out << "block,component,op,activation_bits,weight_bits,signed,mae,mae_percent,wce,wce_percent,wcre_percent,"
+           "ep_percent,mre_percent,mse,bias,power_mw,area_um2,delay_ns,cost_source\n";
+    for (const auto& r : rows) {
+        const ApproxBlock& b = *r.block;
+        const HardwareCost c = b.cost();
+        const ErrorMetrics& m = r.metrics;
+        std::string src = c.source;
+        for (auto& ch : src)
+            if (ch == '"') ch = '\'';
+        char buf[512];
+        std::snprintf(buf, sizeof buf, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g", m.mae,
+                      m.mae_percent, m.wce, m.wce_percent, m.wcre_percent, m.ep_percent, m.mre_percent, m.mse, m.bias,
+                      c.power_mw, c.area_um2, c.delay_ns);
+        out << r.name << "," << r.component << "," << to_string(b.op()) << "," << b.activation_bits() << ","
+            << b.weight_bits() << "," << (b.is_signed() ? "true" : "false") << "," << buf << ",\"" << src << "\"\n";
+    }
+    return out.str();
+}
+
+std::string format_block_details(const BlockRow& r) {
+    const ApproxBlock& b = *r.block;
+    const HardwareCost c = b.cost();
+    const PublishedMetrics p = b.published();
+    std::ostringstream out;
+    out << r.name << "  (" << r.component << ")\n";
+    out << "  " << to_string(b.op()) << ", " << b.activation_bits() << "x" << b.weight_bits() << " bits, "
+        << (b.is_signed() ? "signed" : "unsigned") << ", apply(activation, weight)\n";
+    out << "  error over all " << r.metrics.pairs << " operand pairs (percentages of the output range "
+        << fixed(r.metrics.output_range, 0) << ")\n";
+    out << "    " << pad("metric", 7) << pad("computed", 18, false) << pad("published", 14, false) << "\n";
+    for (const auto& v : metric_views(r)) {
+        out << "    " << pad(v.label, 7) << pad(fixed(v.computed, v.decimals), 18, false);
+        if (v.published)
+            out << pad(fixed(*v.published, v.decimals), 14, false)
+                << (published_matches(v.computed, *v.published) ? "  match" : "  MISMATCH");
+        out << "\n";
+    }
+    if (r.metrics.zero_exact_wrong)
+        out << "    (" << r.metrics.zero_exact_wrong
+            << " pairs with exact result 0 give a non-zero result; MRE/WCRE leave them out)\n";
+    if (!p.source.empty()) out << "  published figures: " << p.source << "\n";
+    out << "  cost: " << fixed(c.power_mw, 4) << " mW, " << fixed(c.area_um2, 1) << " um2, " << fixed(c.delay_ns, 3)
+        << " ns";
+    if (c.energy_pj) out << ", " << fixed(*c.energy_pj, 4) << " pJ/op";
+    out << "\n  cost source: " << (c.source.empty() ? "(not stated)" : c.source) << "\n";
+    return out.str();
+}
+
+}  // namespace hawx

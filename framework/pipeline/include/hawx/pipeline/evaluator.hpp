@@ -1,0 +1,82 @@
+#pragma once
+/// \file
+/// Full accuracy evaluations of configurations on the validation split: the prefix cache of
+/// layer outputs, the run's accuracy memo (shared by every strategy and threshold, filled
+/// from the run folder's search logs on resume), the spread over MPI ranks, and the
+/// search's batch evaluator with statuses (exploration.on_error).
+///
+/// What each layer of evaluation state is for: the prefix cache (engine) reuses layer
+/// outputs between configurations that share a prefix; the memo (here) never evaluates a
+/// configuration twice in a run; the search driver's cache and log decide what counts as a
+/// strategy's evaluation and make a search replayable.
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <hawx/sdk/search.hpp>
+
+#include "hawx/data/tensor.hpp"
+#include "hawx/engine/engine.hpp"
+#include "hawx/engine/prefix_cache.hpp"
+#include "hawx/framework/manifest.hpp"
+#include "hawx/framework/search_driver.hpp"
+#include "hawx/pipeline/cost_model.hpp"
+#include "hawx/zoo/evaluate.hpp"
+#include "hawx/zoo/network.hpp"
+
+namespace hawx::pipeline {
+
+/// The images an accuracy is measured on.
+struct EvalData {
+    const Dataset* images = nullptr;
+    std::size_t count = 0;  ///< the first `count` images
+    const InputSpec* spec = nullptr;
+    std::size_t batch_size = 256;
+};
+
+class Evaluator {
+public:
+    /// `net` must be BatchNorm-folded and calibrated on `engine`. `copy_outputs`: the network
+    /// may modify a layer output in place (TorchScript), so cached outputs are handed out as copies.
+    Evaluator(zoo::Network& net, engine::Engine& engine, EvalData validation, std::vector<std::string> block_names,
+              bool copy_outputs);
+
+    /// Accuracy of the engine's current assignment on `data` (no cache).
+    zoo::EvalResult evaluate(const Dataset& data, std::size_t count) const;
+
+    /// Validation accuracy of one configuration in this process; layer outputs are cached by
+    /// configuration prefix, so configurations in lexicographic order compute each layer once
+    /// per distinct prefix.
+    double local_accuracy(const Configuration& c);
+
+    /// MPI ranks > 0: evaluate what rank 0 sends until it says stop.
+    void serve();
+
+    /// Puts every accuracy of the search logs in `search_dir` that belong to experiment `hash`
+    /// into the memo (a log killed while its header was written has none and is passed over).
+    /// Returns how many distinct configurations it now knows.
+    std::size_t recall_logs(const std::string& search_dir, const std::string& hash);
+
+    /// Validation accuracies of `batch` (memo first; the rest over the MPI ranks, or here
+    /// with a progress display), in order.
+    std::vector<double> accuracies(const std::vector<Configuration>& batch);
+
+    /// The search's evaluator: each configuration's objective cost (`costs`, accelerator 0)
+    /// and accuracy. A configuration the accelerator cannot cost is Skipped without an
+    /// accuracy evaluation; a non-finite accuracy stops the run (on_error = stop) or is Failed.
+    BatchEvaluator for_search(CostModel& costs, OnError on_error);
+
+    std::size_t memo_size() const { return memo_.size(); }
+
+private:
+    zoo::Network& net_;
+    engine::Engine& engine_;
+    EvalData val_;
+    std::vector<std::string> names_;
+    engine::PrefixCachingRunner cache_;
+    std::string tag_;
+    std::map<std::string, double> memo_;
+};
+
+}  // namespace hawx::pipeline

@@ -1,0 +1,80 @@
+#pragma once
+/// \file
+/// Step 3 of the method: the search problem built from the scores, the check of the scores
+/// against measured accuracy (every block in every layer, the paper's Fig. 4), and every
+/// search strategy at every accuracy threshold through the search driver, each answer then
+/// measured on the test set and costed on every accelerator.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <hawx/sdk/search.hpp>
+
+#include "hawx/framework/search_driver.hpp"
+#include "hawx/pipeline/cost_model.hpp"
+#include "hawx/pipeline/experiment.hpp"
+#include "hawx/pipeline/profiling.hpp"
+#include "hawx/pipeline/run_folder.hpp"
+#include "hawx/zoo/evaluate.hpp"
+
+namespace hawx::pipeline {
+
+/// Accuracies the method starts from (percent), and the time of one validation evaluation.
+struct Baselines {
+    zoo::EvalResult float_val, float_test, exact_val, exact_test;
+    double t_eval = 0;  ///< seconds, one int8-exact evaluation of the validation images
+};
+
+/// The problem every strategy is given: layers, blocks and costs, the metric's scores at
+/// the experiment's granularity, the int8-exact baseline, seed and budget. The objective's
+/// estimate_cost is set when the experiment has accelerators.
+SearchProblem make_search_problem(const Experiment& ex, const std::vector<LayerShape>& shapes,
+                                  const engine::ScoreTable& scores, const Baselines& base, CostModel& costs);
+
+/// Every block in every layer: validation accuracy against hawx(model) (the paper's Fig. 4),
+/// Spearman's rho printed and stored in `profile.report`; writes model_scores.csv and the
+/// score files into the run folder.
+void check_scores_against_accuracy(const SearchProblem& problem, const BatchEvaluator& evaluate, ProfileRun& profile,
+                                   const std::string& metric_id, std::size_t library_size, const RunFolder& folder);
+
+/// One strategy at one threshold: a row of the Table II analog.
+struct SearchAnswer {
+    std::string strategy, config;
+    double drop = 0, threshold = 0, val_acc = 0, test_acc = 0, test_ci = 0;
+    bool found = false, test_meets = false;
+    std::uint64_t evaluations = 0, cache_hits = 0;
+    double wall = 0;
+    nlohmann::json accel = nlohmann::json::array();
+};
+
+struct SearchRuns {
+    std::vector<SearchAnswer> answers;
+    /// Every evaluation of every search, with the strategy's name (Pareto sets).
+    std::vector<std::pair<std::string, EvaluationRecord>> evaluated;
+    nlohmann::json summary = nlohmann::json::array();  ///< results.json "searches"
+};
+
+/// Test accuracy of a configuration (the answer of a search).
+using TestEvaluator = std::function<zoo::EvalResult(const Configuration&)>;
+
+/// Timing of steps 1-2, written into each search's accounting.
+struct ProfileTimes {
+    double t_rep = 0, t_prof = 0, t_score = 0;
+};
+
+/// Runs each strategy of the manifest at each max_drop threshold (logs in the run folder's
+/// search/, resumed from them), measures each answer on the test set and reports it on every
+/// accelerator. Throws hawx::Error naming the strategy and threshold when a search fails.
+SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const BatchEvaluator& evaluate,
+                        const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
+                        const ProfileTimes& times);
+
+/// Half-width of the 95% confidence interval of an accuracy (percent) measured on n images
+/// (normal approximation of the binomial); NaN for n = 0.
+double ci95(double accuracy_percent, std::size_t n);
+
+}  // namespace hawx::pipeline

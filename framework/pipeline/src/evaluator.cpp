@@ -1,0 +1,111 @@
+#include "hawx/pipeline/evaluator.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "hawx/engine/conversions.hpp"
+#include "hawx/framework/config_string.hpp"
+#include "hawx/framework/text.hpp"
+#include "hawx/pipeline/distributed.hpp"
+#include "hawx/sdk/error.hpp"
+#include "hawx/zoo/progress.hpp"
+
+namespace fs = std::filesystem;
+
+namespace hawx::pipeline {
+
+Evaluator::Evaluator(zoo::Network& net, engine::Engine& engine, EvalData validation, std::vector<std::string> block_names,
+                     bool copy_outputs)
+    : net_(net),
+      engine_(engine),
+      val_(validation),
+      names_(std::move(block_names)),
+      cache_(engine, std::size_t{1} << 30, copy_outputs),
+      tag_("validation/" + std::to_string(validation.count) + "/" + std::to_string(validation.batch_size)) {}
+
+zoo::EvalResult Evaluator::evaluate(const Dataset& data, std::size_t count) const {
+    return zoo::evaluate(net_, data, *val_.spec, val_.batch_size, count);
+}
+
+double Evaluator::local_accuracy(const Configuration& c) {
+    net_.set_runner(&cache_);
+    cache_.begin(engine::to_assignment(c), tag_);
+    const zoo::EvalResult r = evaluate(*val_.images, val_.count);
+    net_.set_runner(&engine_);
+    return r.accuracy;
+}
+
+void Evaluator::serve() {
+    mpi::serve([this](const Configuration& c) { return local_accuracy(c); });
+}
+
+std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::string& hash) {
+    for (const auto& entry : fs::directory_iterator(search_dir)) {
+        const std::string path = entry.path().string();
+        if (entry.path().extension() != ".jsonl") continue;
+        const SearchLog log = read_search_log(path);
+        if (!log.header.is_object() || !log.header.contains("context") || !log.header.at("context").is_object() ||
+            log.header.at("context").value("experiment", std::string()) != hash)
+            continue;
+        // Failed (skipped) configurations stay failing: they are not in the memo and are
+        // costed, or evaluated, again.
+        for (const auto& e : log.evaluations)
+            if (e.outcome.status == EvalStatus::Evaluated) memo_.emplace(e.configuration, e.outcome.accuracy);
+    }
+    return memo_.size();
+}
+
+std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batch) {
+    std::vector<Configuration> todo;
+    for (const auto& c : batch)
+        if (!memo_.count(format_configuration(c, names_))) todo.push_back(c);
+    std::vector<double> fresh;
+    if (mpi::world().size > 1) {
+        fresh = mpi::distribute(todo, [this](const Configuration& c) { return local_accuracy(c); });
+    } else {
+        zoo::ProgressBar bar(todo.size(), "evaluations", todo.size() > 1 && zoo::ProgressBar::stderr_is_terminal());
+        for (const auto& c : todo) {
+            fresh.push_back(local_accuracy(c));
+            bar.step(1, fixed_or_dash(fresh.back(), 2) + "%");
+        }
+        bar.finish();
+    }
+    for (std::size_t i = 0; i < todo.size(); ++i) memo_[format_configuration(todo[i], names_)] = fresh[i];
+    std::vector<double> acc;
+    for (const auto& c : batch) acc.push_back(memo_.at(format_configuration(c, names_)));
+    return acc;
+}
+
+BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error) {
+    return [this, &costs, on_error](const std::vector<Configuration>& batch) {
+        // Costs first: a configuration the accelerator cannot cost is not worth evaluating.
+        std::vector<Outcome> out(batch.size());
+        std::vector<Configuration> costed;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (costs.has_accelerators()) {
+                out[i] = costs.cost(0, batch[i]);
+                if (out[i].status == EvalStatus::Skipped) continue;
+            }
+            costed.push_back(batch[i]);
+            where.push_back(i);
+        }
+        const std::vector<double> acc = accuracies(costed);
+        for (std::size_t k = 0; k < costed.size(); ++k) {
+            Outcome& o = out[where[k]];
+            o.accuracy = acc[k];
+            if (std::isfinite(acc[k])) continue;
+            const std::string key = format_configuration(costed[k], names_);
+            const std::string what = "evaluation of " + key + " gave a non-finite accuracy";
+            if (on_error != OnError::Skip) throw Error(what);
+            if (costs.note_skipped(key)) std::printf("skipped: %s\n", what.c_str());
+            o.status = EvalStatus::Failed;
+            o.accuracy = std::numeric_limits<double>::quiet_NaN();
+        }
+        return out;
+    };
+}
+
+}  // namespace hawx::pipeline

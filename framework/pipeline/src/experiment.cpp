@@ -1,0 +1,100 @@
+#include "hawx/pipeline/experiment.hpp"
+
+#include <algorithm>
+
+#include "hawx/data/datasets.hpp"
+#include "hawx/framework/text.hpp"
+#include "hawx/sdk/error.hpp"
+#include "hawx/zoo/network.hpp"
+
+namespace hawx::pipeline {
+
+namespace {
+
+// A block whose table is the exact product.
+bool is_exact_multiplier(const ApproxBlock& b) {
+    if (b.op() != BlockOp::Multiply) return false;
+    const auto t = block_table(b);
+    const int na = b.activation_bits(), nw = b.weight_bits();
+    for (std::uint32_t a = 0; a < (1u << na); ++a)
+        for (std::uint32_t w = 0; w < (1u << nw); ++w)
+            if (t[(a << nw) | w] != code_to_value(a, na, b.is_signed()) * code_to_value(w, nw, b.is_signed()))
+                return false;
+    return true;
+}
+
+ManifestSetup finish_setup(const Manifest& m) {
+    ManifestSetup s;
+    s.plugins = std::make_unique<PluginManager>(plugin_search_path(m.plugin_paths));
+    s.resolved = std::make_unique<ResolvedManifest>(resolve_manifest(m, *s.plugins));
+    s.instances = instantiate(*s.resolved, *s.plugins);
+    return s;
+}
+
+}  // namespace
+
+std::string ManifestSetup::file() const {
+    return manifest().path.empty() ? std::string("<manifest>") : manifest().path;
+}
+
+ManifestSetup open_manifest(const std::string& path) { return finish_setup(read_manifest(path)); }
+
+ManifestSetup open_manifest(const Manifest& manifest) { return finish_setup(manifest); }
+
+BlockSet make_block_set(const Instances& inst, const std::string& file, bool require_costs, std::ostream* notes) {
+    if (inst.blocks.empty()) throw Error(file + ": 'blocks' is empty: an experiment needs at least one multiplier");
+    BlockSet s;
+    s.library = engine::compile_library(inst.blocks);
+    if (notes)
+        for (const auto& n : s.library.skipped) *notes << "note: block " << n << " (not used by the search)\n";
+    for (const auto& [name, block] : inst.blocks) {
+        if (std::find(s.library.names.begin(), s.library.names.end(), name) == s.library.names.end()) continue;
+        if (s.exact_block < 0 && is_exact_multiplier(*block)) s.exact_block = static_cast<int>(s.names.size());
+        s.names.push_back(name);
+        s.costs.push_back(block->cost());
+    }
+    if (s.names.empty()) throw Error(file + ": no block the engine can emulate (8x8 multipliers) in 'blocks'");
+    s.is_signed = s.library.blocks[0]->is_signed;
+    for (std::size_t b = 0; b < s.names.size(); ++b)
+        if (s.library.blocks[b]->is_signed != s.is_signed)
+            throw Error(file + ": blocks " + s.names[0] + " and " + s.names[b] +
+                        " differ in signedness; one experiment quantizes one way");
+    if (require_costs)
+        for (std::size_t b = 0; b < s.names.size(); ++b)
+            if (s.costs[b].power_mw <= 0 || s.costs[b].area_um2 <= 0)
+                throw Error(file + ": block " + s.names[b] + " declares no power/area (" + s.costs[b].source +
+                            "); a search would take it for free: set its power_mw and area_um2");
+    s.exact_index = s.library.index(s.is_signed ? "exact" : "exact-u");
+    return s;
+}
+
+Experiment make_experiment(const ManifestSetup& setup, std::ostream& notes) {
+    Experiment e;
+    e.setup = &setup;
+    e.manifest = &setup.manifest();
+    e.spec = &e.manifest->experiment;
+    if (!e.spec->model) throw Error(setup.file() + ": has no 'model'");
+    e.model = &*e.spec->model;
+    e.file = setup.file();
+    e.blocks = make_block_set(setup.instances, e.file, true, &notes);
+    check_dataset_name(e.spec->dataset.name);
+    if (!e.model->arch.empty()) {
+        const auto models = zoo::model_names();
+        if (std::find(models.begin(), models.end(), e.model->arch) == models.end())
+            throw Error(e.file + ": model.arch: unknown model '" + e.model->arch +
+                        "' (models: lenet5, vgg11, resnet18, efficientnet_lite0)");
+    }
+    e.resolved_json = setup.resolved->to_json();
+    e.hash = experiment_hash(e.resolved_json);
+    return e;
+}
+
+std::string experiment_hash(const nlohmann::json& resolved) {
+    nlohmann::json j = resolved;
+    j.erase("description");
+    j.erase("output");
+    if (j.contains("resolved")) j["resolved"].erase("source");
+    return hex16(fnv1a(j.dump()));
+}
+
+}  // namespace hawx::pipeline

@@ -1,0 +1,139 @@
+// hawx run on a manifest with a model: the whole HAWX method, steps 1-4, into one run folder.
+// Each step is a unit of this library (docs/architecture.md); this page only strings them
+// together in the method's order.
+#include "hawx/pipeline/pipeline.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "hawx/engine/conversions.hpp"
+#include "hawx/engine/engine.hpp"
+#include "hawx/framework/io.hpp"
+#include "hawx/framework/text.hpp"
+#include "hawx/pipeline/cost_model.hpp"
+#include "hawx/pipeline/distributed.hpp"
+#include "hawx/pipeline/evaluator.hpp"
+#include "hawx/pipeline/model_data.hpp"
+#include "hawx/pipeline/outputs.hpp"
+#include "hawx/pipeline/profiling.hpp"
+#include "hawx/pipeline/run_folder.hpp"
+#include "hawx/pipeline/searches.hpp"
+#include "hawx/zoo/quantized.hpp"
+#include "hawx/zoo/script_network.hpp"
+
+namespace hawx::pipeline {
+
+namespace {
+
+engine::EngineOptions engine_options(const ExperimentSpec& s) {
+    engine::EngineOptions eo;
+    eo.threads = s.threads;
+    eo.calibration = s.calibration == Calibration::MinMax ? engine::CalibrationMethod::MinMax
+                                                          : engine::CalibrationMethod::Percentile;
+    eo.percentile = s.percentile;
+    return eo;
+}
+
+ProfileRequest profile_request(const Experiment& ex, const Workbench& w, const SensitivityMetric* metric,
+                               const std::string& metric_id) {
+    ProfileRequest q;
+    q.profile_set = &w.profile_set;
+    q.calibration_set = &w.train_part;
+    q.calibration_images = ex.spec->calibration_images;
+    q.k = ex.spec->representatives;
+    q.seed = ex.manifest->seed;
+    q.metric = metric;
+    q.metric_id = metric_id;
+    q.exact_index = ex.blocks.exact_index;
+    q.per_position = false;  // the search works at layer or filter level
+    q.distribution.seed = ex.manifest->seed;
+    return q;
+}
+
+}  // namespace
+
+std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& options) {
+    // --- the experiment, its model and data; everything checked before a file is written.
+    const Experiment ex = make_experiment(setup, std::cout);
+    Workbench w = prepare_workbench(ex);
+    zoo::Network& net = *w.md.net;
+    const InputSpec& spec = *w.md.meta.input;
+    CostModel costs(ex, w.shapes);
+    costs.check_hosts(w.md.meta.model);
+
+    // --- the run folder (resumed when the same experiment was interrupted). Under mpirun,
+    // rank 0 owns every file and the strategies; the other ranks only evaluate.
+    const bool lead = mpi::world().rank == 0;
+    std::optional<RunFolder> folder;
+    if (lead) {
+        folder.emplace(RunFolder::open(ex.manifest->output_dir, ex.manifest->name, ex.hash, options.fresh));
+        std::cout << (folder->resumed() ? "resuming run folder: " : "run folder: ") << folder->path() << "\n";
+        if (mpi::world().size > 1) std::cout << "MPI: " << mpi::world().size << " ranks evaluate\n";
+        write_file_atomic(folder->file("manifest.resolved.json"), ex.resolved_json.dump(2) + "\n");
+        std::filesystem::create_directories(folder->file("search"));
+    }
+
+    engine::Engine eng(ex.blocks.library.blocks, engine_options(*ex.spec));
+    at::set_num_threads(eng.options().threads);
+    const std::size_t L = net.layer_descs().size();
+    std::cout << "\nmodel: " << w.md.meta.model << " (" << w.md.meta.options.to_string() << "), " << L
+              << " approximable layers; data: " << w.md.data.test.name << ", " << w.train_part.size() << " train / "
+              << w.val_n << " validation / " << w.test_n << " test images\n";
+    net.set_runner(nullptr);
+    // Zoo networks never modify a layer's output in place, so cached outputs need no copies.
+    Evaluator evaluator(net, eng, EvalData{&w.val, w.val_n, &spec, ex.spec->batch_size}, ex.blocks.names,
+                        zoo::is_torchscript_file(ex.model->checkpoint));
+    if (!lead) {
+        zoo::calibrate(net, eng, w.train_part, spec, ex.spec->calibration_images);
+        evaluator.serve();
+        return std::string();
+    }
+
+    // --- 1-2. baselines in float, representatives, calibration, gradient profile, scores.
+    Baselines base;
+    base.float_val = evaluator.evaluate(w.val, w.val_n);
+    base.float_test = evaluator.evaluate(w.md.data.test, w.test_n);
+    std::string metric_id;
+    const std::shared_ptr<SensitivityMetric> metric =
+        choose_metric("", ex.resolved(), setup.instances, ex.plugins(), &metric_id);
+    ProfileRun pr = profile_and_score(net, eng, ex.blocks.library, spec, profile_request(ex, w, metric.get(), metric_id));
+    pr.report.header["checkpoint"] = ex.model->checkpoint;
+    pr.report.header["model"] = w.md.meta.model;
+    write_file_atomic(folder->file("representatives.json"), pr.reps.to_json().dump(1) + "\n");
+    eng.set_assignment(engine::ModelAssignment::uniform(ex.blocks.exact_index, L));
+    const auto t0 = std::chrono::steady_clock::now();
+    base.exact_val = evaluator.evaluate(w.val, w.val_n);
+    base.t_eval = seconds_since(t0);
+    base.exact_test = evaluator.evaluate(w.md.data.test, w.test_n);
+    std::printf("\n%-12s %12s %12s\n%-12s %11.2f%% %11.2f%%\n%-12s %11.2f%% %11.2f%%\n", "baseline", "validation", "test",
+                "float", base.float_val.accuracy, base.float_test.accuracy,
+                ex.blocks.is_signed ? "int8-exact" : "uint8-exact", base.exact_val.accuracy, base.exact_test.accuracy);
+    std::printf("profile: %zu representatives (%.2f s), %s scores (t_prof %.3f s, t_score %.3f s)\n", pr.reps.ids.size(),
+                pr.t_rep, metric_id.c_str(), pr.t_prof, pr.t_score);
+    std::fflush(stdout);
+
+    // --- 3. search: the problem, the scores checked against accuracy, every strategy.
+    const SearchProblem problem = make_search_problem(ex, w.shapes, pr.report.scores, base, costs);
+    if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash))
+        std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", n);
+    const BatchEvaluator evaluate = evaluator.for_search(costs, ex.spec->on_error);
+    check_scores_against_accuracy(problem, evaluate, pr, metric_id, ex.blocks.library.names.size(), *folder);
+    const TestEvaluator test = [&](const Configuration& c) {
+        eng.set_assignment(engine::to_assignment(c));
+        return evaluator.evaluate(w.md.data.test, w.test_n);
+    };
+    const SearchRuns runs =
+        run_searches(ex, problem, evaluate, test, base, costs, *folder, ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score});
+    mpi::stop_workers();
+
+    // --- 4. results on every accelerator, into the run folder.
+    write_outputs(ex, *folder, costs, RunSummary{&w, &base, &pr, metric_id}, runs);
+    folder->set_status("complete");
+    return folder->path();
+}
+
+}  // namespace hawx::pipeline

@@ -1,0 +1,147 @@
+#include "hawx/pipeline/searches.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "hawx/engine/conversions.hpp"
+#include "hawx/framework/config_string.hpp"
+#include "hawx/framework/io.hpp"
+#include "hawx/framework/text.hpp"
+#include "hawx/pipeline/score_outputs.hpp"
+#include "hawx/sdk/error.hpp"
+
+namespace hawx::pipeline {
+
+double ci95(double accuracy_percent, std::size_t n) {
+    if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+    const double p = accuracy_percent / 100.0;
+    return 100.0 * 1.96 * std::sqrt(std::max(p * (1 - p), 0.0) / static_cast<double>(n));
+}
+
+SearchProblem make_search_problem(const Experiment& ex, const std::vector<LayerShape>& shapes,
+                                  const engine::ScoreTable& scores, const Baselines& base, CostModel& costs) {
+    SearchProblem problem;
+    problem.layers = shapes;
+    problem.block_names = ex.blocks.names;
+    problem.block_costs = ex.blocks.costs;
+    problem.granularity = ex.spec->granularity;
+    problem.baseline_accuracy = base.exact_val.accuracy;
+    problem.seed = ex.manifest->seed;
+    problem.max_evaluations = ex.spec->max_evaluations;
+    problem.eval_seconds = base.t_eval;
+    problem.exact_block = ex.blocks.exact_block;
+    engine::SearchScores s = engine::search_scores(scores, problem.granularity, ex.blocks.names.size());
+    problem.scores = std::move(s.mean);
+    problem.score_sums = std::move(s.sum);
+    if (costs.has_accelerators())
+        problem.estimate_cost = [&costs](const Configuration& c) { return costs.cost(0, c); };
+    return problem;
+}
+
+void check_scores_against_accuracy(const SearchProblem& problem, const BatchEvaluator& evaluate, ProfileRun& pr,
+                                   const std::string& metric_id, std::size_t library_size, const RunFolder& folder) {
+    const auto& names = problem.block_names;
+    const engine::ScoreTable& scores = pr.report.scores;
+    std::vector<Configuration> uniform;
+    for (std::size_t b = 0; b < names.size(); ++b)
+        uniform.push_back(uniform_configuration(problem.layers, problem.granularity, static_cast<int>(b)));
+    std::printf("\n== each block in every layer (hawx(model) vs validation accuracy)\n");
+    const std::vector<Outcome> acc = evaluate(uniform);
+    std::string csv = "block,hawx_model_mean,hawx_model_sum,validation_accuracy,power_mw,area_um2\n";
+    std::vector<double> xs, ys;
+    for (std::size_t b = 0; b < names.size(); ++b) {
+        std::printf("%-10s %s(model) %12.5g   accuracy %6.2f%%\n", names[b].c_str(), metric_id.c_str(), scores.model_mean[b],
+                    acc[b].accuracy);
+        csv += csv_field(names[b]) + "," + sig9(scores.model_mean[b]) + "," + sig9(scores.model_sum[b]) + "," +
+               fixed_or_dash(acc[b].accuracy, 4) + "," + fixed_or_dash(acc[b].power_mw.value_or(std::nan("")), 6) + "," +
+               fixed_or_dash(acc[b].area_um2.value_or(std::nan("")), 6) + "\n";
+        if (std::isfinite(scores.model_mean[b]) && acc[b].status == EvalStatus::Evaluated)
+            xs.push_back(scores.model_mean[b]), ys.push_back(acc[b].accuracy);
+    }
+    pr.report.accuracy.assign(library_size, std::nan(""));
+    for (std::size_t b = 0; b < names.size(); ++b) pr.report.accuracy[b] = acc[b].accuracy;
+    if (xs.size() >= 2) {
+        pr.report.spearman = spearman(xs, ys);
+        std::printf("Spearman rho(%s(model), validation accuracy) = %.3f over %zu blocks\n", metric_id.c_str(),
+                    *pr.report.spearman, xs.size());
+    }
+    write_file_atomic(folder.file("model_scores.csv"), csv);
+    write_score_outputs(folder.path(), pr.report);
+    std::fflush(stdout);
+}
+
+SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const BatchEvaluator& evaluate,
+                        const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
+                        const ProfileTimes& times) {
+    SearchRuns out;
+    const auto& names = problem.block_names;
+    const double exact_val = base.exact_val.accuracy;
+    for (const ResolvedComponent& sc : ex.resolved().searches) {
+        for (double drop : ex.spec->max_drop) {
+            SearchAnswer row;
+            row.strategy = sc.ref.name;
+            row.drop = drop;
+            row.threshold = exact_val - drop;
+            std::printf("\n== search %s (%s), threshold %.2f%% (int8-exact %.2f%% - %.2f points, validation)\n",
+                        sc.ref.name.c_str(), sc.ref.component.c_str(), row.threshold, exact_val, drop);
+            std::fflush(stdout);
+            SearchProblem p = problem;
+            p.accuracy_threshold = row.threshold;
+            p.strategy_name = sc.ref.component;
+            const std::shared_ptr<SearchStrategy> strategy =
+                ex.plugins().create<SearchStrategy>(*sc.entry, sc.params, ex.file + ": " + sc.ref.where);
+            SearchLogOptions lo;
+            char tag[64];
+            std::snprintf(tag, sizeof tag, "%s_drop%.2f", sc.ref.name.c_str(), drop);
+            lo.path = folder.file(std::string("search/") + tag + ".jsonl");
+            lo.strategy_name = sc.ref.component;
+            lo.strategy_params = to_json(sc.params);
+            lo.context = {{"experiment", ex.hash}, {"checkpoint", ex.model->checkpoint}};
+            SearchResult res;
+            try {
+                res = run_search(*strategy, p, evaluate, lo);
+            } catch (const std::exception& e) {
+                throw Error("search '" + sc.ref.name + "' (" + sc.ref.component + ") at max_drop " +
+                            fixed_or_dash(drop, 2) + " stopped: " + e.what());
+            }
+            for (const auto& e : res.evaluations) out.evaluated.emplace_back(sc.ref.name, e);
+            row.evaluations = res.full_evaluations;
+            row.cache_hits = res.cache_hits;
+            row.wall = res.wall_seconds;
+            nlohmann::json sj = {{"strategy", sc.ref.name},        {"component", sc.ref.component},
+                                 {"max_drop", drop},               {"threshold", row.threshold},
+                                 {"evaluations", res.full_evaluations}, {"cache_hits", res.cache_hits},
+                                 {"wall_s", res.wall_seconds},     {"log", lo.path}};
+            if (res.best) {
+                row.found = true;
+                const Configuration& best = *res.best;
+                row.config = format_configuration(best, names);
+                row.val_acc = res.best_outcome ? res.best_outcome->accuracy : std::nan("");
+                const zoo::EvalResult t = test(best);
+                row.test_acc = t.accuracy;
+                row.test_ci = ci95(t.accuracy, t.total);
+                row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
+                row.accel = costs.reports(best);
+                sj["best"] = {{"configuration", row.config},
+                              {"validation_accuracy", row.val_acc},
+                              {"test_accuracy", row.test_acc},
+                              {"test_ci95", row.test_ci},
+                              {"test_meets_threshold", row.test_meets},
+                              {"accelerators", row.accel}};
+            } else {
+                sj["best"] = nullptr;
+            }
+            sj["accounting"] = exhaustive_accounting(p, res.wall_seconds);
+            sj["accounting"]["t_prof_s"] = times.t_prof;
+            sj["accounting"]["t_score_s"] = times.t_score;
+            sj["accounting"]["t_representatives_s"] = times.t_rep;
+            write_file_atomic(folder.file(std::string("search/") + tag + ".result.json"), to_json(res, p).dump(1) + "\n");
+            out.summary.push_back(sj);
+            out.answers.push_back(row);
+        }
+    }
+    return out;
+}
+
+}  // namespace hawx::pipeline
