@@ -12,9 +12,11 @@ ComponentInfo Algorithm1::describe() {
     return {kName, Kind::Accelerator, "1.0",
             "the paper's Algorithm 1: count of each block per layer or group x its base power and area",
             {ParamSpec::string("count", "units: one per configuration unit (layer, filter or weight position); "
-                                        "operations: multiplications executed per inference")
+                                        "weights: one per weight (a fully parallel layer, the SDK's configuration_cost "
+                                        "and the pipeline's cost without accelerators); operations: multiplications "
+                                        "executed per inference")
                  .with_default("units")
-                 .one_of({"units", "operations"}),
+                 .one_of({"units", "weights", "operations"}),
              ParamSpec::integer("compute_vectors", "0: spatial (cost per layer); N > 0: temporal, layers grouped "
                                                    "into N contiguous groups (cost per group)")
                  .with_default(0)
@@ -23,7 +25,7 @@ ComponentInfo Algorithm1::describe() {
 }
 
 Algorithm1::Algorithm1(const Params& p)
-    : operations_(p.get_string("count") == "operations"),
+    : count_(p.get_string("count")),
       cvs_(p.get_int("compute_vectors")),
       exact_(p.get_string("exact")) {}
 
@@ -41,8 +43,11 @@ std::vector<GroupUse> Algorithm1::count(const std::vector<LayerShape>& layers, c
             u.key = "group " + std::to_string(g + 1);
         const auto& s = layers[l];
         const std::int64_t units = unit_count(s, c.granularity);
-        const std::int64_t weight = operations_ ? s.out_channels * s.fan_in * s.output_positions / units : 1;
-        for (int b : c.blocks[l]) u.instances[b] += weight;
+        // instances per unit; the integer quotients are exact (units divide the layer's weights)
+        const std::int64_t per_unit = count_ == "operations" ? s.out_channels * s.fan_in * s.output_positions / units
+                                      : count_ == "weights"  ? s.out_channels * s.fan_in / units
+                                                             : 1;
+        for (int b : c.blocks[l]) u.instances[b] += per_unit;
     }
     return out;
 }

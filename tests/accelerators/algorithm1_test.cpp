@@ -3,6 +3,10 @@
 #include "hawx/accelerators/algorithm1.hpp"
 #include "test_util.hpp"
 
+#include <cmath>
+
+#include <hawx/sdk/search.hpp>
+
 using namespace hawx;
 using namespace hawx::test;
 using hawx::accelerators::Algorithm1;
@@ -56,4 +60,34 @@ TEST(Algorithm1, CountsBlocksPerLayerAndGroup) {
     EXPECT_NEAR(t.power_mw, r.power_mw, 1e-12);
     EXPECT_NEAR(t.per_group_power_mw.at("group 1"), 3 * 0.425 + 3 * 0.126 + (16 + 120) * 0.410, 1e-12);
     EXPECT_NEAR(t.per_group_power_mw.at("group 2"), (84 + 10) * 0.410, 1e-12);
+}
+
+// One name, one meaning (issue 15): the pipeline's cost without accelerators (the SDK's
+// configuration_cost, reported as "weights") is accelerators.algorithm1 with count = weights,
+// at every granularity, on mixed configurations.
+TEST(Algorithm1, CountWeightsIsTheSdkConfigurationCost) {
+    const auto names = paper_names();
+    const auto costs = paper_costs();
+    for (const auto& layers : {lenet5(), vgg11()}) {
+        SearchProblem p;
+        p.layers = layers;
+        p.block_costs = costs;
+        for (Granularity g : {Granularity::Layer, Granularity::Filter, Granularity::Operation}) {
+            Configuration c;
+            c.granularity = g;
+            int k = 0;
+            for (const auto& s : layers) {
+                std::vector<int> units(static_cast<std::size_t>(unit_count(s, g)));
+                for (auto& u : units) u = (k++ * 7 + 3) % static_cast<int>(names.size());
+                c.blocks.push_back(units);
+            }
+            const auto r = make<Algorithm1>({{"count", S("weights")}}).evaluate(layers, c, names, costs);
+            const Outcome o = configuration_cost(p, c);
+            EXPECT_NEAR(r.power_mw, *o.power_mw, 1e-9 * *o.power_mw) << to_string(g);
+            EXPECT_NEAR(r.area_um2, *o.area_um2, 1e-9 * *o.area_um2) << to_string(g);
+            // and it is not what count = units (the paper's Algorithm 1) gives
+            const auto u = make<Algorithm1>().evaluate(layers, c, names, costs);
+            if (g != Granularity::Operation) EXPECT_GT(std::fabs(u.power_mw - r.power_mw), 1e-6) << to_string(g);
+        }
+    }
 }

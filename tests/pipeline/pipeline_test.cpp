@@ -379,7 +379,131 @@ INSTANTIATE_TEST_SUITE_P(
                       "dataset.validation 4000 exceeds the"},
         BadExperiment{"MixedSignedness",
                       [](json& j, const fs::path&) { j["blocks"][2]["params"] = {{"k", 4}, {"signed", false}}; },
-                      "differ in signedness"}),
+                      "differ in signedness"},
+        BadExperiment{"ObjectiveNamesNoAccelerator",
+                      [](json& j, const fs::path&) { j["search"][0]["objective"] = "tpu"; },
+                      "search[0] (lagrange): objective 'tpu' names no accelerator of the manifest (accelerators: dataflow)"}),
     [](const ::testing::TestParamInfo<BadExperiment>& i) { return i.param.name; });
 
 }  // namespace
+
+// Starts `hawx run` in the background with stdout/stderr to files; returns its pid.
+pid_t spawn_run(const fs::path& manifest, const fs::path& out, const fs::path& err, bool fresh) {
+    std::vector<std::string> args = {HAWX_EXE, "run", manifest.string()};
+    if (fresh) args.push_back("--new");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, HAWX_EXE, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Every search log's indices count 0, 1, 2, ... (nothing written twice).
+void expect_clean_logs(const fs::path& run_dir) {
+    for (const auto& e : fs::directory_iterator(run_dir / "search")) {
+        if (e.path().extension() != ".jsonl") continue;
+        std::istringstream in(slurp(e.path()));
+        std::string line;
+        std::getline(in, line);  // header
+        std::size_t expect = 0;
+        while (std::getline(in, line)) EXPECT_EQ(json::parse(line).at("index").get<std::size_t>(), expect++) << e.path();
+    }
+}
+
+// Two `hawx run` of one manifest started together (issue 15): the second does not write into
+// the first's run folder: it stops with a one-line error naming the folder and the holder's
+// pid, or, with --new, runs in a folder of its own.
+TEST(Pipeline, TwoRunsOfOneManifestNeverShareARunFolder) {
+    for (bool fresh : {false, true}) {
+        TempDir t;
+        const fs::path m = write_manifest(t.path, (t.path / "runs").string());
+        const pid_t a = spawn_run(m, t.path / "a.out", t.path / "a.err", fresh);
+        const pid_t b = spawn_run(m, t.path / "b.out", t.path / "b.err", fresh);
+        ASSERT_GT(a, 0);
+        ASSERT_GT(b, 0);
+        const int ca = wait_exit(a), cb = wait_exit(b);
+        const std::string ea = slurp(t.path / "a.err"), eb = slurp(t.path / "b.err");
+        if (!fresh) {
+            // exactly one ran; the other was refused (folder in use)
+            ASSERT_EQ((ca == 0) + (cb == 0), 1) << ea << eb;
+            const std::string& refused = ca == 0 ? eb : ea;
+            EXPECT_EQ(ca == 0 ? cb : ca, 2);
+            EXPECT_NE(refused.find("run folder " + (t.path / "runs" / "pipe").string() + " is in use by process "),
+                      std::string::npos) << refused;
+            EXPECT_NE(refused.find(std::to_string(ca == 0 ? a : b)), std::string::npos) << refused;
+            EXPECT_EQ(std::count(refused.begin(), refused.end(), '\n'), 1) << refused;
+            EXPECT_FALSE(fs::exists(t.path / "runs" / "pipe-2"));
+        } else {
+            EXPECT_EQ(ca, 0) << ea;
+            EXPECT_EQ(cb, 0) << eb;
+            ASSERT_TRUE(fs::exists(t.path / "runs" / "pipe-2" / "results.json"));
+            EXPECT_EQ(run_summary(t.path / "runs" / "pipe"), run_summary(t.path / "runs" / "pipe-2"));
+            expect_clean_logs(t.path / "runs" / "pipe-2");
+        }
+        expect_clean_logs(t.path / "runs" / "pipe");
+        EXPECT_EQ(json::parse(slurp(t.path / "runs" / "pipe" / "run.json")).at("status"), "complete");
+    }
+}
+
+// Without a terminal a long batch of evaluations still reports progress on stderr: a line at
+// most every HAWX_PROGRESS_SECONDS (0 here: every evaluation), with the best so far.
+TEST(Pipeline, ReportsProgressWithoutATerminal) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["blocks"] = {{{"name", "EX"}, {"component", "core.exact_mul"}},
+                       {{"name", "T2"}, {"component", "core.truncated_mul"}, {"params", {{"k", 2}}}}};
+        j["search"] = {{{"name", "exhaustive"}, {"component", "search.exhaustive"}}};
+        j["exploration"]["max_drop"] = {1};
+    });
+    const CmdResult r = run("HAWX_PROGRESS_SECONDS=0 " + hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    // 2^5 = 32 configurations, 2 of them (all-EX, all-T2) evaluated before the search
+    EXPECT_NE(r.err.find("evaluations ["), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/30"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("best so far"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a terminal bar was drawn into a file";
+}
+
+// Each accelerator is its own objective (issue 15): without an `objective` a search runs once
+// per accelerator, sharing the evaluations; an answer never costs more than the exact design
+// on the accelerator it was searched for; a search entry may name one objective.
+TEST(Pipeline, EveryAcceleratorIsItsOwnObjective) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["accelerators"].push_back(
+            {{"name", "perun"}, {"component", "accelerators.perun"}, {"params", {{"compute_vectors", 2}, {"lids", 2}, {"exact", "EX"}}}});
+        j["search"] = {{{"name", "greedy"}, {"component", "search.greedy"}},
+                       {{"name", "lagrange"}, {"component", "search.hawx-lagrange"}, {"objective", "perun"}}};
+        j["exploration"]["max_drop"] = {3};
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const fs::path dir = t.path / "runs" / "pipe";
+    const json res = json::parse(slurp(dir / "results.json"));
+    ASSERT_EQ(res.at("searches").size(), 3u);  // greedy x 2 objectives + lagrange on perun
+    std::vector<std::string> seen;
+    for (const auto& s : res["searches"]) {
+        const std::string objective = s.at("objective");
+        seen.push_back(s.at("strategy").get<std::string>() + "/" + objective);
+        EXPECT_TRUE(fs::exists(dir / "search" / (s.at("strategy").get<std::string>() + "_drop3.00_" + objective + ".jsonl")));
+        for (const auto& a : s.at("best").at("accelerators"))
+            if (a.at("accelerator") == objective) EXPECT_LE(a.at("power_norm").get<double>(), 1.0 + 1e-12) << s.dump();
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"greedy/dataflow", "greedy/perun", "lagrange/perun"}));
+    const std::string table = slurp(dir / "table2.csv");
+    EXPECT_EQ(table.rfind("strategy,objective,", 0), 0u) << table;
+    EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 1 + 3 * 2);
+}

@@ -2,6 +2,7 @@
 // kill (the evaluator throwing) or a log truncated mid-line, refusal of a foreign log.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -181,6 +182,75 @@ TEST_F(DriverTest, LogRoundTripsOutcomesExactly) {
         const auto c = parse_configuration(back.evaluations[i].configuration, p.block_names, p.layers, p.granularity);
         EXPECT_EQ(back.evaluations[i].outcome.accuracy, s.accuracy(c));
     }
+}
+
+// Two processes appending to one log leave indices that repeat (issue 15); lost lines leave
+// gaps. Either way resuming from the log would be wrong: it is refused, naming file and line.
+TEST_F(DriverTest, RefusesALogWhoseIndicesRepeatOrSkip) {
+    const std::string log = temp_path("indices.jsonl");
+    Scripted st({{uniform(p, {0, 0, 0, 0, 0}), uniform(p, {1, 0, 0, 0, 0}), uniform(p, {1, 1, 0, 0, 0})}});
+    SearchLogOptions o{log, "x.scripted", {}, {}, false};
+    run_search(st, p, s.evaluator(), o);
+    const std::string text = slurp(log);
+    ASSERT_NO_THROW(read_search_log(log));
+    std::vector<std::string> lines;
+    std::istringstream is(text);
+    for (std::string l; std::getline(is, l);) lines.push_back(l);
+    ASSERT_EQ(lines.size(), 4u);  // header + 3
+    const auto write = [&](const std::vector<std::string>& ls) {
+        std::ofstream out(log, std::ios::trunc);
+        for (const auto& l : ls) out << l << "\n";
+    };
+    write({lines[0], lines[1], lines[2], lines[2], lines[3]});  // index 1 twice
+    try {
+        read_search_log(log);
+        ADD_FAILURE() << "a repeated index was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(log + ": line 4 has index 1, expected 2 (an index repeats"), std::string::npos)
+            << e.what();
+    }
+    write({lines[0], lines[1], lines[3]});  // index 1 missing
+    try {
+        read_search_log(log);
+        ADD_FAILURE() << "a gap in the indices was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("line 3 has index 2, expected 1 (indices skip"), std::string::npos) << e.what();
+    }
+    // and a resumed search stops on it before evaluating anything
+    Scripted again({{uniform(p, {0, 0, 0, 0, 0})}});
+    EXPECT_THROW(run_search(again, p, s.evaluator(), o), Error);
+}
+
+// A configuration the core did not evaluate reaches the strategy with its status, no made-up
+// accuracy or cost, and the log keeps the status for a resumed run.
+TEST_F(DriverTest, StatusesReachTheStrategyAndTheLog) {
+    const std::string log = temp_path("status.jsonl");
+    const auto A = uniform(p, {0, 0, 0, 0, 0}), Bc = uniform(p, {1, 0, 0, 0, 0}), C = uniform(p, {1, 1, 0, 0, 0});
+    const BatchEvaluator eval = [&](const std::vector<Configuration>& batch) {
+        std::vector<Outcome> out = s.evaluator()(batch);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i].blocks == Bc.blocks) out[i] = Outcome{std::nan(""), {}, {}, {}, EvalStatus::Skipped};
+            if (batch[i].blocks == C.blocks) out[i].status = EvalStatus::Failed, out[i].accuracy = std::nan("");
+        }
+        return out;
+    };
+    Scripted st({{A, Bc, C}});
+    SearchLogOptions o{log, "x.scripted", {}, {}, false};
+    run_search(st, p, eval, o);
+    ASSERT_EQ(st.told.size(), 3u);
+    EXPECT_EQ(st.told[0].second.status, EvalStatus::Evaluated);
+    EXPECT_EQ(st.told[1].second.status, EvalStatus::Skipped);
+    EXPECT_FALSE(st.told[1].second.power_mw.has_value());  // not filled from estimates
+    EXPECT_EQ(st.told[2].second.status, EvalStatus::Failed);
+    EXPECT_TRUE(st.told[2].second.power_mw.has_value());
+    EXPECT_FALSE(meets_threshold(st.told[2].second, -1e9));
+    const SearchLog back = read_search_log(log);
+    ASSERT_EQ(back.evaluations.size(), 3u);
+    EXPECT_EQ(back.evaluations[0].outcome.status, EvalStatus::Evaluated);
+    EXPECT_EQ(back.evaluations[1].outcome.status, EvalStatus::Skipped);
+    EXPECT_EQ(back.evaluations[2].outcome.status, EvalStatus::Failed);
+    EXPECT_EQ(timeless_lines(log)[1].count("status"), 0u);  // evaluated lines stay as before
+    EXPECT_EQ(timeless_lines(log)[2].at("status"), "skipped");
 }
 
 TEST_F(DriverTest, RefusesALogFromAnotherProblem) {

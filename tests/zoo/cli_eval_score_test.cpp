@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "zoo_test_util.hpp"
 
@@ -81,3 +83,31 @@ TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {
 }
 
 }  // namespace
+
+// hawx score profiles the network quantized the blocks' way: with unsigned (uint8) blocks the
+// profile is uint8-exact, so they get scores (issue 15: it always took the signed "exact").
+TEST(EvalScoreCli, ScoresUnsignedBlocksOnAnUnsignedProfile) {
+    ZooTempDir dir;
+    const std::string ck = train(dir);
+    const std::string manifest = dir.file("unsigned.json");
+    std::ofstream(manifest) << nlohmann::json{
+        {"hawx", 1},
+        {"name", "unsigned"},
+        {"blocks",
+         {{{"name", "EXU"}, {"component", "core.exact_mul"}, {"params", {{"signed", false}}}},
+          {{"name", "T2U"}, {"component", "core.truncated_mul"}, {"params", {{"k", 2}, {"signed", false}}}},
+          {{"name", "T6U"}, {"component", "core.truncated_mul"}, {"params", {{"k", 6}, {"signed", false}}}}}}}
+                                   .dump();
+    const std::string runs = dir.file("runs");
+    std::filesystem::create_directories(runs);
+    const Result s = hawx_cmd("score --checkpoint '" + ck + "' --manifest '" + manifest +
+                              "' --k 3 --profile-size 300 --threads 1 --no-operation-scores --out '" + runs + "'");
+    ASSERT_EQ(s.code, 0) << s.out << s.err;
+    const auto j = nlohmann::json::parse(hawx::test::slurp(runs + "/unsigned-score/scores.json"));
+    std::map<std::string, nlohmann::json> mean;
+    for (const auto& m : j.at("model_scores")) mean[m.at("block")] = m.at("mean");
+    ASSERT_TRUE(mean.at("T6U").is_number()) << j.at("model_scores").dump();
+    EXPECT_EQ(mean.at("EXU").get<double>(), 0.0);
+    EXPECT_GT(mean.at("T6U").get<double>(), mean.at("T2U").get<double>());
+    EXPECT_GT(mean.at("T2U").get<double>(), 0.0);
+}

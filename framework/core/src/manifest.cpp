@@ -99,10 +99,15 @@ std::string resolve_path(const std::string& dir, const std::string& p) {
     return (fs::path(dir) / p).lexically_normal().string();
 }
 
-ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::string& where, bool named) {
+ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::string& where, bool named,
+                           bool search = false) {
     if (!v.is_object()) throw c.fail(where, "must be an object, got " + std::string(v.type_name()));
-    if (named)
+    if (named && search)
+        only_keys(c, v, where, {"name", "component", "params", "objective"});
+    else if (named)
         only_keys(c, v, where, {"name", "component", "params"});
+    else if (search)
+        only_keys(c, v, where, {"component", "params", "objective"});
     else
         only_keys(c, v, where, {"component", "params"});
     ComponentRef r;
@@ -121,17 +126,19 @@ ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::str
             throw c.fail(r.where, "'params' must be an object, got " + std::string(v["params"].type_name()));
         r.params = v["params"];
     }
+    if (search && v.contains("objective")) r.objective = string_at(c, v, "objective", r.where, true);
     return r;
 }
 
-std::vector<ComponentRef> component_list(const Ctx& c, const nlohmann::json& doc, const std::string& key) {
+std::vector<ComponentRef> component_list(const Ctx& c, const nlohmann::json& doc, const std::string& key,
+                                         bool search = false) {
     std::vector<ComponentRef> out;
     if (!doc.contains(key)) return out;
     const auto& arr = doc.at(key);
     if (!arr.is_array()) throw c.fail("", "'" + key + "' must be an array, got " + std::string(arr.type_name()));
     std::set<std::string> names;
     for (std::size_t i = 0; i < arr.size(); ++i) {
-        ComponentRef r = component_ref(c, arr[i], key + "[" + std::to_string(i) + "]", true);
+        ComponentRef r = component_ref(c, arr[i], key + "[" + std::to_string(i) + "]", true, search);
         if (!names.insert(r.name).second) throw c.fail(r.where, "duplicate name '" + r.name + "' in '" + key + "'");
         out.push_back(std::move(r));
     }
@@ -266,16 +273,28 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
     if (doc.contains("metric")) m.metric = component_ref(c, doc["metric"], "metric", false);
     if (doc.contains("search")) {
         if (doc["search"].is_array()) {
-            m.searches = component_list(c, doc, "search");
+            m.searches = component_list(c, doc, "search", true);
             if (m.searches.empty()) throw c.fail("", "'search' must not be an empty array");
         } else {
-            ComponentRef r = component_ref(c, doc["search"], "search", false);
+            ComponentRef r = component_ref(c, doc["search"], "search", false, true);
             r.name = r.component.substr(r.component.find('.') + 1);
             m.searches.push_back(r);
         }
         m.search = m.searches.front();
     }
     m.accelerators = component_list(c, doc, "accelerators");
+    for (const auto& sr : m.searches) {
+        if (sr.objective.empty()) continue;
+        std::string known;
+        bool found = false;
+        for (const auto& a : m.accelerators) {
+            known += (known.empty() ? "" : ", ") + a.name;
+            found = found || a.name == sr.objective;
+        }
+        if (!found)
+            throw c.fail(sr.where, "objective " + quote_input(sr.objective) + " names no accelerator of the manifest (" +
+                                       (known.empty() ? std::string("it has none") : "accelerators: " + known) + ")");
+    }
     if (doc.contains("output")) {
         const auto& o = object_at(c, doc, "output", "");
         only_keys(c, o, "output", {"dir"});
@@ -326,6 +345,7 @@ nlohmann::json component_json(const ResolvedComponent& c) {
     j["component"] = c.ref.component;
     j["params"] = to_json(c.params);
     j["version"] = c.entry->info.version;
+    if (!c.ref.objective.empty()) j["objective"] = c.ref.objective;
     return j;
 }
 

@@ -29,18 +29,30 @@ CostModel::CostModel(const Experiment& ex, std::vector<LayerShape> layers) : ex_
         wheres_.push_back(res[a].ref.where);
         models_.push_back(inst[a].second);
     }
-    if (models_.empty()) names_.push_back("algorithm1");
+    if (models_.empty()) names_.push_back("weights");
     exact_.resize(names_.size());
 }
 
 void CostModel::check_hosts(const std::string& model_name) const {
-    const Configuration probe = uniform_configuration(layers_, ex_.spec->granularity, 0);
+    const int exact = ex_.blocks.exact_block;
+    const Configuration probe = uniform_configuration(layers_, ex_.spec->granularity, exact >= 0 ? exact : 0);
     for (std::size_t a = 0; a < models_.size(); ++a) {
+        AcceleratorReport r;
         try {
-            models_[a]->evaluate(layers_, probe, ex_.blocks.names, ex_.blocks.costs);
+            r = models_[a]->evaluate(layers_, probe, ex_.blocks.names, ex_.blocks.costs);
         } catch (const std::exception& e) {
             throw Error(ex_.file + ": " + wheres_[a] + ": cannot host " + model_name + ": " + e.what());
         }
+        // Normalized figures refer to the experiment's exact block (found by its table); a
+        // model whose own exact design is another block (its `exact` parameter) is told so.
+        if (exact >= 0 && r.exact_power_mw > 0 &&
+            std::fabs(r.exact_power_mw - r.power_mw) > 1e-9 * std::fabs(r.power_mw))
+            std::printf("note: %s normalizes its own figures to another block than %s (%.6g mW, the all-%s design "
+                        "%.6g mW); results are normalized to all-%s (set its parameter exact to %s)\n",
+                        labels_[a].c_str(), ex_.blocks.names[static_cast<std::size_t>(exact)].c_str(), r.exact_power_mw,
+                        ex_.blocks.names[static_cast<std::size_t>(exact)].c_str(), r.power_mw,
+                        ex_.blocks.names[static_cast<std::size_t>(exact)].c_str(),
+                        ex_.blocks.names[static_cast<std::size_t>(exact)].c_str());
     }
 }
 

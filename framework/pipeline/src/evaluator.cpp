@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 
 #include "hawx/engine/conversions.hpp"
 #include "hawx/framework/config_string.hpp"
@@ -57,20 +58,23 @@ std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::str
     return memo_.size();
 }
 
-std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batch) {
+std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batch, const Progress& progress) {
     std::vector<Configuration> todo;
-    for (const auto& c : batch)
-        if (!memo_.count(format_configuration(c, names_))) todo.push_back(c);
+    std::vector<std::size_t> pos;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (!memo_.count(format_configuration(batch[i], names_))) todo.push_back(batch[i]), pos.push_back(i);
     std::vector<double> fresh;
     if (mpi::world().size > 1) {
         fresh = mpi::distribute(todo, [this](const Configuration& c) { return local_accuracy(c); });
-    } else {
-        zoo::ProgressBar bar(todo.size(), "evaluations", todo.size() > 1 && zoo::ProgressBar::stderr_is_terminal());
-        for (const auto& c : todo) {
-            fresh.push_back(local_accuracy(c));
-            bar.step(1, fixed_or_dash(fresh.back(), 2) + "%");
+    } else if (todo.size() > 1) {
+        zoo::ProgressBar bar = zoo::ProgressBar::lines_unless_terminal(todo.size(), "evaluations");
+        for (std::size_t k = 0; k < todo.size(); ++k) {
+            fresh.push_back(local_accuracy(todo[k]));
+            bar.step(1, progress ? progress(pos[k], fresh.back()) : fixed_or_dash(fresh.back(), 2) + "%");
         }
         bar.finish();
+    } else {
+        for (const auto& c : todo) fresh.push_back(local_accuracy(c));
     }
     for (std::size_t i = 0; i < todo.size(); ++i) memo_[format_configuration(todo[i], names_)] = fresh[i];
     std::vector<double> acc;
@@ -78,21 +82,30 @@ std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batc
     return acc;
 }
 
-BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error) {
-    return [this, &costs, on_error](const std::vector<Configuration>& batch) {
+BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error, std::size_t objective, double threshold) {
+    // best so far for the progress display: the cheapest configuration meeting the threshold
+    auto best = std::make_shared<double>(std::numeric_limits<double>::infinity());
+    return [this, &costs, on_error, objective, threshold, best](const std::vector<Configuration>& batch) {
         // Costs first: a configuration the accelerator cannot cost is not worth evaluating.
         std::vector<Outcome> out(batch.size());
         std::vector<Configuration> costed;
         std::vector<std::size_t> where;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (costs.has_accelerators()) {
-                out[i] = costs.cost(0, batch[i]);
+                out[i] = costs.cost(objective, batch[i]);
                 if (out[i].status == EvalStatus::Skipped) continue;
             }
             costed.push_back(batch[i]);
             where.push_back(i);
         }
-        const std::vector<double> acc = accuracies(costed);
+        const Progress progress = [&](std::size_t k, double a) {
+            const Outcome& o = out[where[k]];
+            if (a >= threshold && o.power_mw && *o.power_mw < *best) *best = *o.power_mw;
+            std::string s = "last " + fixed_or_dash(a, 2) + "%";
+            if (std::isfinite(*best)) s += ", best so far " + fixed(*best, 3) + " mW";
+            return s;
+        };
+        const std::vector<double> acc = accuracies(costed, progress);
         for (std::size_t k = 0; k < costed.size(); ++k) {
             Outcome& o = out[where[k]];
             o.accuracy = acc[k];

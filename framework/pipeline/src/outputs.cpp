@@ -11,8 +11,9 @@
 namespace hawx::pipeline {
 
 std::string table2_csv(const std::vector<SearchAnswer>& rows) {
-    std::string csv = "strategy,max_drop,threshold,configuration,evaluations,validation_accuracy,test_accuracy,test_ci95,"
-                      "test_meets_threshold,accelerator,power_mw,area_um2,power_norm,area_norm\n";
+    std::string csv = "strategy,objective,max_drop,threshold,configuration,evaluations,validation_accuracy,test_accuracy,"
+                      "test_ci95,test_meets_threshold,accelerator,power_mw,area_um2,power_norm,area_norm,"
+                      "costs_more_than_exact\n";
     const auto num = [](const nlohmann::json& j, const char* key) {
         return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
     };
@@ -21,12 +22,14 @@ std::string table2_csv(const std::vector<SearchAnswer>& rows) {
         for (std::size_t a = 0; a < n_acc; ++a) {
             const nlohmann::json aj = a < r.accel.size() ? r.accel[a] : nlohmann::json::object();
             const std::string aname = aj.value("accelerator", std::string("-"));
-            csv += csv_field(r.strategy) + "," + fixed_or_dash(r.drop, 2) + "," + fixed_or_dash(r.threshold, 4) + "," +
+            const double pn = num(aj, "power_norm");
+            csv += csv_field(r.strategy) + "," + csv_field(r.objective) + "," + fixed_or_dash(r.drop, 2) + "," + fixed_or_dash(r.threshold, 4) + "," +
                    csv_field(r.config) + "," + std::to_string(r.evaluations) + "," + fixed_or_dash(r.val_acc, 4) + "," +
                    fixed_or_dash(r.test_acc, 4) + "," + fixed_or_dash(r.test_ci, 4) + "," +
                    (r.test_meets ? "true" : "false") + "," + csv_field(aname) + "," +
                    fixed_or_dash(num(aj, "power_mw"), 6) + "," + fixed_or_dash(num(aj, "area_um2"), 6) + "," +
-                   fixed_or_dash(num(aj, "power_norm"), 6) + "," + fixed_or_dash(num(aj, "area_norm"), 6) + "\n";
+                   fixed_or_dash(pn, 6) + "," + fixed_or_dash(num(aj, "area_norm"), 6) + "," +
+                   (pn > 1.0 + 1e-12 ? "true" : "false") + "\n";
         }
     }
     return csv;

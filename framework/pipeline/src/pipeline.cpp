@@ -120,8 +120,10 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     const SearchProblem problem = make_search_problem(ex, w.shapes, pr.report.scores, base, costs);
     if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash))
         std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", n);
-    const BatchEvaluator evaluate = evaluator.for_search(costs, ex.spec->on_error);
-    check_scores_against_accuracy(problem, evaluate, pr, metric_id, ex.blocks.library.names.size(), *folder);
+    const ObjectiveEvaluator evaluate = [&](std::size_t a, double threshold) {
+        return evaluator.for_search(costs, ex.spec->on_error, a, threshold);
+    };
+    check_scores_against_accuracy(problem, evaluate(0, std::nan("")), pr, metric_id, ex.blocks.library.names.size(), *folder);
     const TestEvaluator test = [&](const Configuration& c) {
         eng.set_assignment(engine::to_assignment(c));
         return evaluator.evaluate(w.md.data.test, w.test_n);

@@ -71,74 +71,88 @@ void check_scores_against_accuracy(const SearchProblem& problem, const BatchEval
     std::fflush(stdout);
 }
 
-SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const BatchEvaluator& evaluate,
+SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const ObjectiveEvaluator& evaluator_for,
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
                         const ProfileTimes& times) {
     SearchRuns out;
     const auto& names = problem.block_names;
     const double exact_val = base.exact_val.accuracy;
+    const bool several = costs.size() > 1;
     for (const ResolvedComponent& sc : ex.resolved().searches) {
+        std::vector<std::size_t> objectives;
+        for (std::size_t a = 0; a < costs.size(); ++a)
+            if (sc.ref.objective.empty() || costs.name(a) == sc.ref.objective) objectives.push_back(a);
         for (double drop : ex.spec->max_drop) {
-            SearchAnswer row;
-            row.strategy = sc.ref.name;
-            row.drop = drop;
-            row.threshold = exact_val - drop;
-            std::printf("\n== search %s (%s), threshold %.2f%% (int8-exact %.2f%% - %.2f points, validation)\n",
-                        sc.ref.name.c_str(), sc.ref.component.c_str(), row.threshold, exact_val, drop);
-            std::fflush(stdout);
-            SearchProblem p = problem;
-            p.accuracy_threshold = row.threshold;
-            p.strategy_name = sc.ref.component;
-            const std::shared_ptr<SearchStrategy> strategy =
-                ex.plugins().create<SearchStrategy>(*sc.entry, sc.params, ex.file + ": " + sc.ref.where);
-            SearchLogOptions lo;
-            char tag[64];
-            std::snprintf(tag, sizeof tag, "%s_drop%.2f", sc.ref.name.c_str(), drop);
-            lo.path = folder.file(std::string("search/") + tag + ".jsonl");
-            lo.strategy_name = sc.ref.component;
-            lo.strategy_params = to_json(sc.params);
-            lo.context = {{"experiment", ex.hash}, {"checkpoint", ex.model->checkpoint}};
-            SearchResult res;
-            try {
-                res = run_search(*strategy, p, evaluate, lo);
-            } catch (const std::exception& e) {
-                throw Error("search '" + sc.ref.name + "' (" + sc.ref.component + ") at max_drop " +
-                            fixed_or_dash(drop, 2) + " stopped: " + e.what());
+            for (std::size_t a : objectives) {
+                SearchAnswer row;
+                row.strategy = sc.ref.name;
+                row.objective = costs.name(a);
+                row.drop = drop;
+                row.threshold = exact_val - drop;
+                const std::string on = several ? ", minimizing power on " + row.objective : std::string();
+                std::printf("\n== search %s (%s), threshold %.2f%% (int8-exact %.2f%% - %.2f points, validation)%s\n",
+                            sc.ref.name.c_str(), sc.ref.component.c_str(), row.threshold, exact_val, drop, on.c_str());
+                std::fflush(stdout);
+                SearchProblem p = problem;
+                p.accuracy_threshold = row.threshold;
+                p.strategy_name = sc.ref.component;
+                if (costs.has_accelerators())
+                    p.estimate_cost = [&costs, a](const Configuration& c) { return costs.cost(a, c); };
+                const std::shared_ptr<SearchStrategy> strategy =
+                    ex.plugins().create<SearchStrategy>(*sc.entry, sc.params, ex.file + ": " + sc.ref.where);
+                SearchLogOptions lo;
+                char tag[64];
+                std::snprintf(tag, sizeof tag, "%s_drop%.2f", sc.ref.name.c_str(), drop);
+                const std::string file_tag = std::string(tag) + (several ? "_" + row.objective : std::string());
+                lo.path = folder.file("search/" + file_tag + ".jsonl");
+                lo.strategy_name = sc.ref.component;
+                lo.strategy_params = to_json(sc.params);
+                lo.context = {{"experiment", ex.hash}, {"checkpoint", ex.model->checkpoint}};
+                if (several) lo.context["objective"] = row.objective;
+                SearchResult res;
+                try {
+                    res = run_search(*strategy, p, evaluator_for(a, row.threshold), lo);
+                } catch (const std::exception& e) {
+                    throw Error("search '" + sc.ref.name + "' (" + sc.ref.component + ") at max_drop " +
+                                fixed_or_dash(drop, 2) + (several ? " on " + row.objective : std::string()) +
+                                " stopped: " + e.what());
+                }
+                for (const auto& e : res.evaluations) out.evaluated.emplace_back(sc.ref.name, e);
+                row.evaluations = res.full_evaluations;
+                row.cache_hits = res.cache_hits;
+                row.wall = res.wall_seconds;
+                nlohmann::json sj = {{"strategy", sc.ref.name},        {"component", sc.ref.component},
+                                     {"max_drop", drop},               {"threshold", row.threshold},
+                                     {"evaluations", res.full_evaluations}, {"cache_hits", res.cache_hits},
+                                     {"wall_s", res.wall_seconds},     {"log", lo.path}};
+                if (several) sj["objective"] = row.objective;
+                if (res.best) {
+                    row.found = true;
+                    const Configuration& best = *res.best;
+                    row.config = format_configuration(best, names);
+                    row.val_acc = res.best_outcome ? res.best_outcome->accuracy : std::nan("");
+                    const zoo::EvalResult t = test(best);
+                    row.test_acc = t.accuracy;
+                    row.test_ci = ci95(t.accuracy, t.total);
+                    row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
+                    row.accel = costs.reports(best);
+                    sj["best"] = {{"configuration", row.config},
+                                  {"validation_accuracy", row.val_acc},
+                                  {"test_accuracy", row.test_acc},
+                                  {"test_ci95", row.test_ci},
+                                  {"test_meets_threshold", row.test_meets},
+                                  {"accelerators", row.accel}};
+                } else {
+                    sj["best"] = nullptr;
+                }
+                sj["accounting"] = exhaustive_accounting(p, res.wall_seconds);
+                sj["accounting"]["t_prof_s"] = times.t_prof;
+                sj["accounting"]["t_score_s"] = times.t_score;
+                sj["accounting"]["t_representatives_s"] = times.t_rep;
+                write_file_atomic(folder.file("search/" + file_tag + ".result.json"), to_json(res, p).dump(1) + "\n");
+                out.summary.push_back(sj);
+                out.answers.push_back(row);
             }
-            for (const auto& e : res.evaluations) out.evaluated.emplace_back(sc.ref.name, e);
-            row.evaluations = res.full_evaluations;
-            row.cache_hits = res.cache_hits;
-            row.wall = res.wall_seconds;
-            nlohmann::json sj = {{"strategy", sc.ref.name},        {"component", sc.ref.component},
-                                 {"max_drop", drop},               {"threshold", row.threshold},
-                                 {"evaluations", res.full_evaluations}, {"cache_hits", res.cache_hits},
-                                 {"wall_s", res.wall_seconds},     {"log", lo.path}};
-            if (res.best) {
-                row.found = true;
-                const Configuration& best = *res.best;
-                row.config = format_configuration(best, names);
-                row.val_acc = res.best_outcome ? res.best_outcome->accuracy : std::nan("");
-                const zoo::EvalResult t = test(best);
-                row.test_acc = t.accuracy;
-                row.test_ci = ci95(t.accuracy, t.total);
-                row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
-                row.accel = costs.reports(best);
-                sj["best"] = {{"configuration", row.config},
-                              {"validation_accuracy", row.val_acc},
-                              {"test_accuracy", row.test_acc},
-                              {"test_ci95", row.test_ci},
-                              {"test_meets_threshold", row.test_meets},
-                              {"accelerators", row.accel}};
-            } else {
-                sj["best"] = nullptr;
-            }
-            sj["accounting"] = exhaustive_accounting(p, res.wall_seconds);
-            sj["accounting"]["t_prof_s"] = times.t_prof;
-            sj["accounting"]["t_score_s"] = times.t_score;
-            sj["accounting"]["t_representatives_s"] = times.t_rep;
-            write_file_atomic(folder.file(std::string("search/") + tag + ".result.json"), to_json(res, p).dump(1) + "\n");
-            out.summary.push_back(sj);
-            out.answers.push_back(row);
         }
     }
     return out;

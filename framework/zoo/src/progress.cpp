@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace hawx::zoo {
@@ -21,9 +22,40 @@ ProgressBar::ProgressBar(std::size_t total, std::string label, bool enabled)
     : total_(total), label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()),
       last_draw_(start_ - kRedrawInterval) {}
 
+ProgressBar ProgressBar::lines_unless_terminal(std::size_t total, std::string label, double line_seconds) {
+    const bool terminal = stderr_is_terminal();
+    ProgressBar b(total, std::move(label), true);
+    if (!terminal) {
+        b.lines_ = true;
+        b.line_seconds_ = line_seconds;
+        if (const char* env = std::getenv("HAWX_PROGRESS_SECONDS")) {
+            char* end = nullptr;
+            const double v = std::strtod(env, &end);
+            if (end != env && *end == '\0' && v >= 0) b.line_seconds_ = v;
+        }
+        b.last_draw_ = b.start_;
+    }
+    return b;
+}
+
+ProgressBar::ProgressBar(ProgressBar&& o) noexcept
+    : total_(o.total_),
+      label_(std::move(o.label_)),
+      enabled_(o.enabled_),
+      lines_(o.lines_),
+      line_seconds_(o.line_seconds_),
+      wrote_line_(o.wrote_line_),
+      done_(o.done_),
+      status_(std::move(o.status_)),
+      finished_(o.finished_),
+      start_(o.start_),
+      last_draw_(o.last_draw_) {
+    o.finished_ = true;  // the moved-from bar draws nothing
+}
+
 ProgressBar::~ProgressBar() {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (enabled_ && !finished_) {
+    if (enabled_ && !finished_ && !lines_) {
         draw_locked(false);
         std::fputc('\n', stderr);
     }
@@ -48,6 +80,13 @@ void ProgressBar::step(std::size_t n, const std::string& status) {
     if (!status.empty()) status_ = status;
     if (!enabled_ || finished_) return;
     const auto now = std::chrono::steady_clock::now();
+    if (lines_) {
+        if (std::chrono::duration<double>(now - last_draw_).count() >= line_seconds_ && done_ < total_) {
+            last_draw_ = now;
+            write_line_locked(false);
+        }
+        return;
+    }
     if (now - last_draw_ >= kRedrawInterval || done_ == total_) {
         last_draw_ = now;
         draw_locked(false);
@@ -65,8 +104,20 @@ void ProgressBar::finish(const std::string& status) {
     if (!status.empty()) status_ = status;
     finished_ = true;
     if (!enabled_) return;
+    if (lines_) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        if (wrote_line_ || elapsed >= line_seconds_) write_line_locked(true);
+        return;
+    }
     draw_locked(true);
     std::fputc('\n', stderr);
+}
+
+void ProgressBar::write_line_locked(bool final) {
+    const std::string line = render_locked(final) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    wrote_line_ = true;
 }
 
 std::size_t ProgressBar::done() const {

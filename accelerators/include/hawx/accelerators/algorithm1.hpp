@@ -33,7 +33,7 @@ public:
 
 private:
     std::vector<GroupUse> count(const std::vector<LayerShape>& layers, const Configuration& c) const;
-    bool operations_;
+    std::string count_;  // units | weights | operations
     std::int64_t cvs_;
     std::string exact_;
 };

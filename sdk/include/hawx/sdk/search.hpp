@@ -76,9 +76,11 @@ struct SearchProblem {
     std::string strategy_name;  ///< library.component, for messages
 };
 
-/// Algorithm 1 of the paper without hardware regrouping: sum over every multiplication
-/// instance of the network of its block's power (or area), one physical multiplier per
-/// weight position of each filter. Used when no accelerator model is configured.
+/// The cost of a fully parallel network: one physical multiplier per weight (per weight
+/// position of each filter), each costing its block's power (or area), summed. Used when no
+/// accelerator model is configured; reported as "weights", the same figure as
+/// accelerators.algorithm1 with count = weights (the paper's Algorithm 1 counts one
+/// multiplier per configuration unit instead: count = units, its default).
 inline Outcome configuration_cost(const SearchProblem& p, const Configuration& c) {
     Outcome o;
     o.accuracy = std::numeric_limits<double>::quiet_NaN();

@@ -22,6 +22,9 @@ struct ComponentRef {
     std::string component;  ///< library.component
     nlohmann::json params = nlohmann::json::object();
     std::string where;      ///< location in the manifest for messages, e.g. "blocks[2] (T4)"
+    /// Search entries only: the accelerator (short name) whose cost the strategy minimizes;
+    /// empty: every accelerator of the manifest in turn, each its own objective.
+    std::string objective;
 };
 
 /// The trained network an experiment works on. `checkpoint` is a hawx checkpoint or a

@@ -3,8 +3,9 @@
 /// The only caller of accelerator models (AcceleratorModel::evaluate): the hosting check, the
 /// search objective, every accelerator's report of an answer, the points of the Pareto sets,
 /// normalization to the all-exact design, and failures (named by accelerator, stopped or
-/// skipped as exploration.on_error says). Without an accelerator, Algorithm 1's sum of block
-/// costs (configuration_cost) stands in, reported as "algorithm1".
+/// skipped as exploration.on_error says). Without an accelerator, the cost of a fully
+/// parallel network (SDK configuration_cost: one multiplier per weight) stands in, reported
+/// as "weights" (accelerators.algorithm1 with count = weights gives the same figures).
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -32,7 +33,7 @@ public:
     /// entry>: cannot host <model>: <its message>".
     void check_hosts(const std::string& model_name) const;
 
-    /// Accelerators costed (at least one: "algorithm1" when the manifest names none).
+    /// Accelerators costed (at least one: "weights" when the manifest names none).
     std::size_t size() const { return names_.size(); }
     const std::string& name(std::size_t a) const { return names_[a]; }
     bool has_accelerators() const { return !models_.empty(); }

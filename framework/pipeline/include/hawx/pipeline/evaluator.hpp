@@ -10,6 +10,8 @@
 /// configuration twice in a run; the search driver's cache and log decide what counts as a
 /// strategy's evaluation and make a search replayable.
 #include <cstddef>
+#include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -58,14 +60,20 @@ public:
     /// Returns how many distinct configurations it now knows.
     std::size_t recall_logs(const std::string& search_dir, const std::string& hash);
 
-    /// Validation accuracies of `batch` (memo first; the rest over the MPI ranks, or here
-    /// with a progress display), in order.
-    std::vector<double> accuracies(const std::vector<Configuration>& batch);
+    /// Called after each configuration evaluated here (its position in `batch` and accuracy);
+    /// returns the status text of the progress display (e.g. the best so far).
+    using Progress = std::function<std::string(std::size_t, double)>;
 
-    /// The search's evaluator: each configuration's objective cost (`costs`, accelerator 0)
-    /// and accuracy. A configuration the accelerator cannot cost is Skipped without an
+    /// Validation accuracies of `batch` (memo first; the rest over the MPI ranks, or here
+    /// with a progress display: a bar on a terminal, else a line every few seconds), in order.
+    std::vector<double> accuracies(const std::vector<Configuration>& batch, const Progress& progress = {});
+
+    /// The search's evaluator: each configuration's cost on accelerator `objective` of `costs`
+    /// and its accuracy. A configuration the accelerator cannot cost is Skipped without an
     /// accuracy evaluation; a non-finite accuracy stops the run (on_error = stop) or is Failed.
-    BatchEvaluator for_search(CostModel& costs, OnError on_error);
+    /// `threshold` (percent) only labels the progress display's best so far.
+    BatchEvaluator for_search(CostModel& costs, OnError on_error, std::size_t objective = 0,
+                              double threshold = std::numeric_limits<double>::quiet_NaN());
 
     std::size_t memo_size() const { return memo_.size(); }
 

@@ -17,7 +17,9 @@
 
 namespace hawx::pipeline {
 
-/// table2.csv: one line per search answer and accelerator.
+/// table2.csv: one line per search answer and accelerator; `objective` names the accelerator
+/// the search minimized, `costs_more_than_exact` flags a normalized power above 1 (an answer
+/// that saves nothing on that accelerator).
 std::string table2_csv(const std::vector<SearchAnswer>& answers);
 
 /// pareto_<accelerator>.json/.csv and evaluated_<accelerator>.csv: every configuration any

@@ -44,6 +44,7 @@ void check_scores_against_accuracy(const SearchProblem& problem, const BatchEval
 /// One strategy at one threshold: a row of the Table II analog.
 struct SearchAnswer {
     std::string strategy, config;
+    std::string objective;  ///< the accelerator whose cost the search minimized ("weights" without one)
     double drop = 0, threshold = 0, val_acc = 0, test_acc = 0, test_ci = 0;
     bool found = false, test_meets = false;
     std::uint64_t evaluations = 0, cache_hits = 0;
@@ -66,10 +67,17 @@ struct ProfileTimes {
     double t_rep = 0, t_prof = 0, t_score = 0;
 };
 
-/// Runs each strategy of the manifest at each max_drop threshold (logs in the run folder's
-/// search/, resumed from them), measures each answer on the test set and reports it on every
-/// accelerator. Throws hawx::Error naming the strategy and threshold when a search fails.
-SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const BatchEvaluator& evaluate,
+/// The search's evaluator for objective (accelerator) `a` at an accuracy threshold (percent).
+using ObjectiveEvaluator = std::function<BatchEvaluator(std::size_t a, double threshold)>;
+
+/// Runs each strategy of the manifest at each max_drop threshold and for each objective: the
+/// search entry's `objective` accelerator, else every accelerator in turn (the accuracy
+/// evaluations are shared through the run's memo; only the costs differ). Logs are in the run
+/// folder's search/ (`<name>_drop<D>[_<accelerator>].jsonl`, the suffix when the manifest has
+/// several accelerators), resumed from them. Each answer is measured on the test set and
+/// reported on every accelerator. Throws hawx::Error naming the strategy, threshold and
+/// objective when a search fails.
+SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const ObjectiveEvaluator& evaluate,
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
                         const ProfileTimes& times);
 

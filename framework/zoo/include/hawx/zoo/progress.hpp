@@ -1,7 +1,9 @@
 #pragma once
 /// \file
 /// A one-line progress bar on stderr for long loops (training, profiling, search). It draws
-/// only when stderr is a terminal, so logs and pipes stay clean; torch-free.
+/// only when stderr is a terminal, so logs and pipes stay clean; or, for loops that may run
+/// for minutes without a terminal (a search under nohup or a batch scheduler), it writes a
+/// plain line at most every few seconds instead. Torch-free.
 #include <chrono>
 #include <cstddef>
 #include <mutex>
@@ -17,6 +19,13 @@ public:
     ProgressBar(std::size_t total, std::string label);
     /// Draws when `enabled` (tests and callers that know better).
     ProgressBar(std::size_t total, std::string label, bool enabled);
+
+    /// Draws on a terminal; otherwise writes the line (ending in a newline) when at least
+    /// `line_seconds` passed since the last one, and at finish() when any line was written
+    /// or the loop took longer than that. The environment variable HAWX_PROGRESS_SECONDS
+    /// overrides `line_seconds` (0: a line per step).
+    static ProgressBar lines_unless_terminal(std::size_t total, std::string label, double line_seconds = 5.0);
+    ProgressBar(ProgressBar&& o) noexcept;
     /// Ends the line if finish() was not called.
     ~ProgressBar();
     ProgressBar(const ProgressBar&) = delete;
@@ -45,10 +54,14 @@ public:
 private:
     std::string render_locked(bool final) const;
     void draw_locked(bool final);
+    void write_line_locked(bool final);
 
     std::size_t total_;
     std::string label_;
     bool enabled_;
+    bool lines_ = false;          // plain lines instead of a redrawn bar
+    double line_seconds_ = 5.0;
+    bool wrote_line_ = false;
     std::size_t done_ = 0;
     std::string status_;
     bool finished_ = false;
