@@ -37,8 +37,8 @@ ComponentInfo TableBlock::describe() {
              ParamSpec::real("area_um2", "area in um^2; -1: from the sidecar").with_default(-1.0),
              ParamSpec::real("delay_ns", "delay in ns; -1: from the sidecar").with_default(-1.0),
              ParamSpec::boolean("check_published",
-                                "on load, recompute the error metrics and require the sidecar's published figures "
-                                "to agree (within 0.01 + 0.5%)")
+                                "on load, require the table to match the sidecar's checksum and its published "
+                                "figures to agree with the recomputed ones (within 1.5 units of the last printed digit)")
                  .with_default(true)}};
 }
 
@@ -135,26 +135,18 @@ TableBlock::TableBlock(const Params& p) {
         if (published_.source.empty() && !published_.empty()) published_.source = side_path;
     }
 
-    if (p.get_bool("check_published") && !published_.empty()) {
-        const ErrorMetrics m = characterize(*this);
-        const std::pair<const char*, std::pair<std::optional<double>, double>> figures[] = {
-            {"mae", {published_.mae, m.mae}},
-            {"mae_percent", {published_.mae_percent, m.mae_percent}},
-            {"wce", {published_.wce, m.wce}},
-            {"wce_percent", {published_.wce_percent, m.wce_percent}},
-            {"wcre_percent", {published_.wcre_percent, m.wcre_percent}},
-            {"ep_percent", {published_.ep_percent, m.ep_percent}},
-            {"mre_percent", {published_.mre_percent, m.mre_percent}},
-            {"mse", {published_.mse, m.mse}},
-        };
-        for (const auto& [key, values] : figures) {
-            const auto& [published, computed] = values;
-            if (!published) continue;
-            if (std::fabs(computed - *published) > 0.01 + 0.005 * std::fabs(*published))
-                throw Error(path + ": published " + key + " = " + number(*published) + " (sidecar " + side_path +
-                            ") disagrees with the table's computed " + key + " = " + number(computed) +
+    if (p.get_bool("check_published") && side) {
+        // The sidecar's checksum (written by import-c and blocks export) identifies the table
+        // exactly: it catches a transposed table, which no error figure can.
+        if (!side->checksum.empty() && table_checksum(table_) != side->checksum)
+            throw Error(path + ": the table does not match the checksum in its sidecar " + side_path + " (" +
+                        side->checksum + ", table " + table_checksum(table_) +
+                        "): a different, transposed or re-signed table? (set check_published = false to load anyway)");
+        for (const FigureCheck& f : check_published(published_, characterize(*this)))
+            if (!f.agrees)
+                throw Error(path + ": published " + f.label + " = " + f.text + " (sidecar " + side_path +
+                            ") disagrees with the table's computed " + f.label + " = " + number(f.computed) +
                             " (set check_published = false to load anyway)");
-        }
     }
 }
 

@@ -168,15 +168,7 @@ int export_table(const Args& args) {
     side.origin = "hawx blocks export " + name;
     for (const auto& s : src.sets) side.origin += " --set " + s;
     if (!src.manifest.empty()) side.origin += " --manifest " + src.manifest;
-    // Table first, sidecar second; a failed sidecar removes the table so no half pair remains.
-    write_table_file(out, table, b.is_signed());
-    try {
-        write_sidecar(sidecar_path(out), side);
-    } catch (...) {
-        std::error_code ec;
-        std::filesystem::remove(out, ec);
-        throw;
-    }
+    write_table_and_sidecar(out, table, side);
     std::cout << "wrote " << out << " and " << sidecar_path(out) << "\n";
     return 0;
 }

@@ -32,6 +32,7 @@ int eval_command(const Args& args) {
     po::options_description opts("options");
     std::string checkpoint, model, config, manifest_path, dataset, data_dir, calib_method = "minmax", path = "auto";
     std::string input_mean, input_std;
+    long long input_size = 0;
     long long calibration = 2000, limit = 0, batch_size = 256, threads = 0;
     double percentile = 99.99;
     bool verbose = false;
@@ -39,6 +40,8 @@ int eval_command(const Args& args) {
         ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train, or a TorchScript .pt file")
         ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
         ("input-std", po::value(&input_std), "TorchScript models: input normalisation std(s) (default: data statistics)")
+        ("input-size", po::value(&input_size), "TorchScript models: square input size (default: the dataset's image "
+                                               "size if the model accepts it, else the first size it accepts)")
         ("model", po::value(&model), "expected model name (checked against the checkpoint)")
         ("config", po::value(&config), "configuration, e.g. \"1-2:T4 3-5:exact\" (block names from --manifest)")
         ("manifest", po::value(&manifest_path), "manifest whose blocks the configuration names")
@@ -62,6 +65,8 @@ int eval_command(const Args& args) {
 
     // Everything is checked before the data is read.
     if (calibration < 1) throw Error("--calibration must be >= 1, got " + std::to_string(calibration));
+    if (vm.count("input-size") && (input_size < 1 || input_size > 4096))
+        throw Error("--input-size must be in [1, 4096], got " + std::to_string(input_size));
     if (limit < 0) throw Error("--limit must be >= 0, got " + std::to_string(limit));
     if (batch_size < 1) throw Error("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (threads < 0 || threads > 4096) throw Error("--threads must be >= 0 (0: all cores), got " + std::to_string(threads));
@@ -79,7 +84,12 @@ int eval_command(const Args& args) {
     if (!manifest_path.empty()) setup.emplace(pipeline::open_manifest(manifest_path));
     const engine::NamedLibrary lib = engine::compile_library(setup ? setup->instances.blocks : Instances{}.blocks);
 
-    const pipeline::ModelAndData md = pipeline::load_model_and_data(checkpoint, dataset, data_dir, input_mean, input_std);
+    pipeline::InputOptions input;
+    input.mean = input_mean;
+    input.std = input_std;
+    input.size = static_cast<int>(input_size);
+    input.size_from = "--input-size";
+    const pipeline::ModelAndData md = pipeline::load_model_and_data(checkpoint, dataset, data_dir, input);
     const std::shared_ptr<zoo::Network>& net = md.net;
     const zoo::CheckpointMeta& meta = md.meta;
     const hawx::DatasetSplits& data = md.data;

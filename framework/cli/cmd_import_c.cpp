@@ -139,7 +139,7 @@ int import_c_command(const std::vector<std::string>& args) {
         if (r.published.empty())
             std::cout << "no published figures\n";
         else if (r.mismatches.empty())
-            std::cout << "published figures match\n";
+            std::cout << "published figures agree\n";
         else
             std::cout << r.mismatches.size() << " published figure(s) differ\n";
         for (const auto& m : r.mismatches) std::cerr << "hawx: warning: " << r.name << ": " << m << "\n";

@@ -41,6 +41,7 @@ namespace hawx::cli {
 int score_command(const Args& args) {
     po::options_description opts("options");
     std::string checkpoint, manifest_path, out_dir, input_mean, input_std, metric_name;
+    long long input_size = 0;
     long long k = 10, profile_size = 0, calibration = 2000, seed = 1, threads = 0, limit = 0;
     long long dist_limit = 1 << 20, dist_samples = 1 << 20;
     bool measure = false, no_operation = false;
@@ -48,6 +49,8 @@ int score_command(const Args& args) {
         ("checkpoint", po::value(&checkpoint), "checkpoint written by hawx train, or a TorchScript .pt file (default: the manifest's model.checkpoint)")
         ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
         ("input-std", po::value(&input_std), "TorchScript models: input normalisation std(s) (default: data statistics)")
+        ("input-size", po::value(&input_size), "TorchScript models: square input size (default: the dataset's image "
+                                               "size if the model accepts it, else the first size it accepts)")
         ("manifest", po::value(&manifest_path)->required(), "manifest whose blocks are scored")
         ("k", po::value(&k), "representative inputs (k-means clusters, default 10)")
         ("profile-size", po::value(&profile_size), "training images clustered for representatives (default: all)")
@@ -77,6 +80,9 @@ int score_command(const Args& args) {
                     opts, &pos, vm))
         return 0;
     if (k < 1) throw Error("--k must be >= 1, got " + std::to_string(k));
+    if (vm.count("input-size") && (input_size < 1 || input_size > 4096))
+        throw Error("--input-size must be in [1, 4096], got " + std::to_string(input_size));
+    std::string size_from = "--input-size";
     if (profile_size < 0) throw Error("--profile-size must be >= 0, got " + std::to_string(profile_size));
     if (calibration < 1) throw Error("--calibration must be >= 1, got " + std::to_string(calibration));
     if (seed < 0) throw Error("--seed must be >= 0, got " + std::to_string(seed));
@@ -104,8 +110,17 @@ int score_command(const Args& args) {
         data_dir = m.experiment.dataset.dir;
         if (input_mean.empty()) input_mean = ms.input_mean;
         if (input_std.empty()) input_std = ms.input_std;
+        if (input_size == 0 && ms.input_size > 0) {
+            input_size = ms.input_size;
+            size_from = manifest_path + ": model.input_size";
+        }
     }
-    const pipeline::ModelAndData md = pipeline::load_model_and_data(checkpoint, dataset, data_dir, input_mean, input_std);
+    pipeline::InputOptions input;
+    input.mean = input_mean;
+    input.std = input_std;
+    input.size = static_cast<int>(input_size);
+    input.size_from = size_from;
+    const pipeline::ModelAndData md = pipeline::load_model_and_data(checkpoint, dataset, data_dir, input);
     const std::shared_ptr<zoo::Network>& net = md.net;
     const zoo::CheckpointMeta& meta = md.meta;
     const hawx::DatasetSplits& data = md.data;

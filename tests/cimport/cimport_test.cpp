@@ -130,10 +130,9 @@ TEST(CImportParse, SignedV2022Signature) {
     EXPECT_DOUBLE_EQ(*c.published.mre_percent, 0.902);
     EXPECT_DOUBLE_EQ(*c.published.mse, 34.25);
     EXPECT_EQ(c.published.source, "EvoApproxLib header of " + fixture("mul8s_T3K.c"));
-    ASSERT_EQ(c.figures.size(), 8u);
-    EXPECT_EQ(c.figures[0].key, "MAE%");
-    EXPECT_EQ(c.figures[0].text, "0.00648");
-    EXPECT_NEAR(c.figures[0].tolerance, 0.000005, 1e-15);
+    ASSERT_EQ(c.published.printed.size(), 8u);
+    EXPECT_EQ(c.published.printed.at("mae_percent"), "0.00648");
+    EXPECT_NEAR(hawx::printed_unit(c.published.printed.at("mae_percent")), 0.00001, 1e-15);
     ASSERT_TRUE(c.cost.has_value());
     EXPECT_DOUBLE_EQ(c.cost->power_mw, 0.391);
     EXPECT_DOUBLE_EQ(c.cost->area_um2, 689.3);
@@ -155,17 +154,12 @@ TEST(CImportParse, OldStyleParameterOrderBA) {
     EXPECT_EQ(c.index_of('B'), 0);
     EXPECT_FALSE(c.is_signed);
     EXPECT_EQ(c.op, hawx::BlockOp::Multiply);
-    // "MSE = 7.601e4": value 76010, printed to +-0.0005e4
+    // "MSE = 7.601e4": value 76010, printed to units of 0.001e4
     ASSERT_TRUE(c.published.mse);
     EXPECT_DOUBLE_EQ(*c.published.mse, 76010);
-    bool found = false;
-    for (const auto& f : c.figures)
-        if (f.key == "MSE") {
-            found = true;
-            EXPECT_EQ(f.text, "7.601e4");
-            EXPECT_NEAR(f.tolerance, 5.0, 1e-9);
-        }
-    EXPECT_TRUE(found);
+    ASSERT_TRUE(c.published.printed.count("mse"));
+    EXPECT_EQ(c.published.printed.at("mse"), "7.601e4");
+    EXPECT_NEAR(hawx::printed_unit(c.published.printed.at("mse")), 10.0, 1e-9);
 }
 
 TEST(CImportParse, AdderAndAsymmetricWidths) {

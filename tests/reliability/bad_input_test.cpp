@@ -352,7 +352,7 @@ TEST_F(BadInput, TableCorruptedAgainstPublishedFigures) {
     std::string side = kSidecar;
     side.insert(side.rfind('}'), R"(, "published": {"wce": 0})");
     write_bytes(dir.path / "t.json", side);
-    expect_table_rejected("t", {"t.bin", "published wce = 0", "disagrees with the table's computed wce"});
+    expect_table_rejected("t", {"t.bin", "published WCE = 0", "disagrees with the table's computed WCE"});
 }
 
 TEST_F(BadInput, TableWithoutSidecarOrParameters) {

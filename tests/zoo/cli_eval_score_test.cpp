@@ -111,3 +111,45 @@ TEST(EvalScoreCli, ScoresUnsignedBlocksOnAnUnsignedProfile) {
     EXPECT_GT(mean.at("T6U").get<double>(), mean.at("T2U").get<double>());
     EXPECT_GT(mean.at("T2U").get<double>(), 0.0);
 }
+
+namespace {
+
+// The number of test images a `hawx eval` line ("float:  61.33%  (6133/10000, ...") counts right.
+long correct_on(const std::string& out, const std::string& what) {
+    const auto at = out.find(what);
+    if (at == std::string::npos) return -1;
+    const auto open = out.find('(', at);
+    return open == std::string::npos ? -1 : std::stol(out.substr(open + 1));
+}
+
+}  // namespace
+
+// Issue 15 item 2: a model a user trained in PyTorch on Fashion-MNIST at 28x28 (depthwise and
+// grouped convolutions, bias-free layers, BatchNorm, SiLU/ReLU6/hardswish, a residual add,
+// adaptive pooling) accepts any input size; it must run at the dataset's own size, say so,
+// and classify exactly the test images PyTorch classifies right with the same normalisation.
+TEST(EvalScoreCli, TorchScriptModelRunsAtTheDatasetsSizeWithPyTorchsAccuracy) {
+    if (!hawx::test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch";
+    ZooTempDir dir;
+    const std::string cmd = std::string(hawx::test::kTorchPython) + " '" HAWX_SOURCE_DIR "/tests/zoo/user_model.py' '" +
+                            dir.file("m") + "' > '" + dir.file("python.log") + "' 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << hawx::test::slurp(dir.file("python.log"));
+    const auto ref = nlohmann::json::parse(hawx::test::slurp(dir.file("m/user.json")));
+    const std::string norm = " --dataset fashion-mnist --input-mean 0.286 --input-std 0.353 --threads 2";
+    for (const std::string how : {"script", "trace"}) {
+        const std::string model = dir.file("m/user." + how + ".pt");
+        const Result r = hawx_cmd("eval --checkpoint '" + model + "'" + norm);
+        ASSERT_EQ(r.code, 0) << how << r.out << r.err;
+        EXPECT_NE(r.out.find("input 1x28x28 (the dataset's native size)"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("28x28 images as they are"), std::string::npos) << r.out;
+        EXPECT_EQ(correct_on(r.out, "float:"), ref.at("correct").at(how).get<long>()) << how << "\n" << r.out;
+    }
+    // An input size given by the user is used, and the log says so.
+    const Result r = hawx_cmd("eval --checkpoint '" + dir.file("m/user.script.pt") + "'" + norm + " --input-size 32 --limit 500");
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("input 1x32x32 (--input-size)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("28x28 images zero-padded to 32x32"), std::string::npos) << r.out;
+    const Result bad = hawx_cmd("eval --checkpoint '" + dir.file("m/user.script.pt") + "' --input-size 0");
+    EXPECT_EQ(bad.code, 2) << bad.out;
+    EXPECT_NE(bad.err.find("--input-size must be in [1, 4096]"), std::string::npos) << bad.err;
+}

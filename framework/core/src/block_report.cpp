@@ -2,6 +2,7 @@
 
 #include "hawx/framework/text.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -43,11 +44,6 @@ BlockRow characterize_row(std::string name, std::string component, std::shared_p
     BlockRow r{std::move(name), std::move(component), std::move(block), {}};
     r.metrics = characterize(*r.block);
     return r;
-}
-
-bool published_matches(double computed, double published) {
-    const double diff = std::fabs(computed - published);
-    return diff <= 0.005 || diff <= 0.005 * std::fabs(published);
 }
 
 nlohmann::json to_json(const BlockRow& r) {
@@ -138,11 +134,13 @@ std::string format_block_details(const BlockRow& r) {
     out << "  error over all " << r.metrics.pairs << " operand pairs (percentages of the output range "
         << fixed(r.metrics.output_range, 0) << ")\n";
     out << "    " << pad("metric", 7) << pad("computed", 18, false) << pad("published", 14, false) << "\n";
+    const std::vector<FigureCheck> checks = check_published(p, r.metrics);
     for (const auto& v : metric_views(r)) {
         out << "    " << pad(v.label, 7) << pad(fixed(v.computed, v.decimals), 18, false);
-        if (v.published)
-            out << pad(fixed(*v.published, v.decimals), 14, false)
-                << (published_matches(v.computed, *v.published) ? "  match" : "  MISMATCH");
+        const auto check = std::find_if(checks.begin(), checks.end(), [&](const FigureCheck& c) { return c.key == v.key; });
+        if (check != checks.end())
+            out << pad(check->text, 14, false)
+                << (!check->agrees ? "  DISAGREES" : check->via_published ? "  agrees (as the published MAE/WCE)" : "  agrees");
         out << "\n";
     }
     if (r.metrics.zero_exact_wrong)

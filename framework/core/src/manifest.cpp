@@ -171,7 +171,7 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
         s.checkpoint = resolve_path(m.dir, string_at(c, o, "checkpoint", "model", true));
         if (s.checkpoint.empty()) throw c.fail("model", "'checkpoint' must not be empty");
         s.width = number_at(c, o, "width", "model", 1.0, 1e-3, 64, false);
-        s.input_size = static_cast<int>(number_at(c, o, "input_size", "model", 32, 1, 4096, true));
+        s.input_size = static_cast<int>(number_at(c, o, "input_size", "model", 0, 1, 4096, true));
         s.input_mean = string_at(c, o, "input_mean", "model", false);
         s.input_std = string_at(c, o, "input_std", "model", false);
         e.model = s;
@@ -382,7 +382,9 @@ nlohmann::json ResolvedManifest::to_json() const {
     const ExperimentSpec& e = manifest.experiment;
     if (e.model) {
         const ModelSpec& mo = *e.model;
-        j["model"] = {{"checkpoint", mo.checkpoint}, {"width", mo.width}, {"input_size", mo.input_size}};
+        j["model"] = {{"checkpoint", mo.checkpoint}, {"width", mo.width}};
+        // A zoo model is trained at 32 unless told; a TorchScript model's size is found at load.
+        if (mo.input_size > 0 || !mo.arch.empty()) j["model"]["input_size"] = mo.input_size > 0 ? mo.input_size : 32;
         if (!mo.arch.empty()) j["model"]["arch"] = mo.arch;
         if (!mo.input_mean.empty()) j["model"]["input_mean"] = mo.input_mean;
         if (!mo.input_std.empty()) j["model"]["input_std"] = mo.input_std;

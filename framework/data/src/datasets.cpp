@@ -19,6 +19,13 @@ void check_dataset_name(const std::string& name) {
     throw Error("unknown dataset '" + name + "' (datasets: " + dataset_names() + ")");
 }
 
+ImageShape native_image_shape(const std::string& name) {
+    check_dataset_name(name);
+    if (name == "cifar10") return {3, 32};
+    if (name == "gtsrb") return {3, 0};
+    return {1, 28};  // fashion-mnist, mnist, synthetic
+}
+
 namespace {
 
 // The first of `names` that exists in `dir`.

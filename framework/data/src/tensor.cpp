@@ -38,6 +38,23 @@ at::Tensor per_channel(const std::vector<float>& v, int channels) {
     return at::tensor(full, at::kFloat).view({1, channels, 1, 1});
 }
 
+// Step 3 of to_input: a square image smaller by an even amount <= 8 is padded, else resized.
+bool pads(const Dataset& d, const InputSpec& s) {
+    const int grow = s.size - d.height;
+    return d.height == d.width && grow > 0 && grow <= 8 && grow % 2 == 0;
+}
+
+}  // namespace
+
+std::string describe_geometry(const Dataset& d, const InputSpec& s) {
+    const std::string from = std::to_string(d.height) + "x" + std::to_string(d.width);
+    if (d.height == s.size && d.width == s.size) return from + " images as they are";
+    return from + " images " + (pads(d, s) ? "zero-padded" : "resized (bilinear)") + " to " + std::to_string(s.size) +
+           "x" + std::to_string(s.size);
+}
+
+namespace {
+
 // uint8 [n, C, H, W] -> normalised float [n, spec.channels, spec.size, spec.size].
 at::Tensor transform(const at::Tensor& bytes, const Dataset& d, const InputSpec& s) {
     at::Tensor x = bytes.to(at::kFloat).div_(255.0);
@@ -49,9 +66,8 @@ at::Tensor transform(const at::Tensor& bytes, const Dataset& d, const InputSpec&
             x = x.mean(1, /*keepdim=*/true);
     }
     if (d.height != s.size || d.width != s.size) {
-        const int grow = s.size - d.height;
-        if (d.height == d.width && grow > 0 && grow <= 8 && grow % 2 == 0) {
-            const int p = grow / 2;
+        if (pads(d, s)) {
+            const int p = (s.size - d.height) / 2;
             x = at::constant_pad_nd(x, {p, p, p, p}, 0.0);
         } else {
             x = at::upsample_bilinear2d(x, {s.size, s.size}, /*align_corners=*/false);

@@ -33,10 +33,21 @@ std::vector<float> floats(const std::string& s, const char* what) {
 }  // namespace
 
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& dataset,
-                                 const std::string& data_dir, const std::string& mean, const std::string& std) {
+                                 const std::string& data_dir, const InputOptions& input) {
     ModelAndData r;
     const bool script = zoo::is_torchscript_file(model_path);
-    r.net = zoo::load_any_model(model_path, &r.meta);
+    zoo::InputHint hint;
+    if (script) {
+        const ImageShape native = hawx::native_image_shape(dataset.empty() ? std::string("fashion-mnist") : dataset);
+        hint.size = input.size;
+        hint.size_from = input.size_from;
+        hint.native_size = native.size;
+        hint.channels = native.channels;
+    }
+    r.net = zoo::load_any_model(model_path, &r.meta, std::nullopt, hint);
+    if (!script && input.size > 0 && input.size != r.meta.options.input_size)
+        throw Error(input.size_from + " " + std::to_string(input.size) + " differs from the input size " +
+                    std::to_string(r.meta.options.input_size) + " of " + model_path + " (a hawx checkpoint)");
     const std::string ds = !dataset.empty() ? dataset : r.meta.training.value("dataset", std::string("fashion-mnist"));
     const std::string dir = !data_dir.empty() ? data_dir : r.meta.training.value("data_dir", std::string());
     r.data = hawx::load_dataset(ds, dir, r.meta.options.input_size, r.meta.training.value("seed", std::uint64_t{1}));
@@ -46,10 +57,17 @@ ModelAndData load_model_and_data(const std::string& model_path, const std::strin
     if (!r.meta.input) {
         if (!script) throw Error(model_path + ": has no input specification (not written by hawx train)");
         hawx::InputSpec spec = hawx::input_spec_from_data(r.train, r.meta.options.in_channels, r.meta.options.input_size);
-        if (!mean.empty()) spec.mean = floats(mean, "--input-mean");
-        if (!std.empty()) spec.std = floats(std, "--input-std");
+        if (!input.mean.empty()) spec.mean = floats(input.mean, "--input-mean");
+        if (!input.std.empty()) spec.std = floats(input.std, "--input-std");
         r.meta.input = spec;
-    } else if (!mean.empty() || !std.empty()) {
+        const auto* sn = dynamic_cast<const zoo::ScriptNetwork*>(r.net.get());
+        std::ostringstream line;
+        line << model_path << ": input " << spec.channels << "x" << spec.size << "x" << spec.size << " ("
+             << (sn ? sn->input_origin() : std::string("?")) << "); " << ds << ": "
+             << hawx::describe_geometry(r.train, spec) << "; normalisation " << (input.mean.empty() && input.std.empty() ? "from the training data's statistics"
+                                                                               : "as given");
+        std::cout << line.str() << "\n";
+    } else if (!input.mean.empty() || !input.std.empty()) {
         throw Error("--input-mean/--input-std apply to TorchScript models; " + model_path +
                     " records its own normalisation");
     }
@@ -72,7 +90,7 @@ Workbench prepare_workbench(const Experiment& ex) {
         req.dataset = spec.dataset.name;
         req.data_dir = spec.dataset.dir;
         req.width = ms.width;
-        req.input_size = ms.input_size;
+        req.input_size = ms.input_size > 0 ? ms.input_size : 32;
         req.options = train_options_from(ms.arch, spec.training, ex.manifest->seed);
         if (spec.dataset.validation >= 0) req.val_size = static_cast<std::size_t>(spec.dataset.validation);
         req.val_size_name = file + ": dataset.validation";
@@ -81,7 +99,12 @@ Workbench prepare_workbench(const Experiment& ex) {
     }
     mpi::barrier();
     Workbench w;
-    w.md = load_model_and_data(ms.checkpoint, spec.dataset.name, spec.dataset.dir, ms.input_mean, ms.input_std);
+    InputOptions in;
+    in.mean = ms.input_mean;
+    in.std = ms.input_std;
+    in.size = ms.input_size;
+    in.size_from = file + ": model.input_size";
+    w.md = load_model_and_data(ms.checkpoint, spec.dataset.name, spec.dataset.dir, in);
     ModelAndData& md = w.md;
     if (!ms.arch.empty() && md.meta.model != ms.arch)
         throw Error(ms.checkpoint + ": holds model " + md.meta.model + ", but the manifest's model.arch is " + ms.arch);

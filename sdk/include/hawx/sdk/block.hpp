@@ -2,6 +2,7 @@
 /// \file
 /// ApproxBlock: an approximate arithmetic unit (multiplier or adder) on small integers.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct HardwareCost {
 struct PublishedMetrics {
     std::optional<double> mae, mae_percent, wce, wce_percent, wcre_percent, ep_percent, mre_percent, mse;
     std::string source;
+    /// Each figure as it was printed ("33", "0.0018", "47164.981e4"), by key ("mae",
+    /// "mae_percent", ...), when known: its last digit is the figure's precision
+    /// (published_agrees in error_metrics.hpp). Figures without text get it from the value.
+    std::map<std::string, std::string> printed;
     bool empty() const {
         return !mae && !mae_percent && !wce && !wce_percent && !wcre_percent && !ep_percent && !mre_percent && !mse;
     }

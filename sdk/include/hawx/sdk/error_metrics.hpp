@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "hawx/sdk/block.hpp"
 
@@ -76,6 +79,124 @@ inline ErrorMetrics characterize(const ApproxBlock& b) {
     m.mre_percent = nonzero_exact ? static_cast<double>(100.0L * sum_rel / nonzero_exact) : 0.0;
     m.wcre_percent = static_cast<double>(100.0L * max_rel);
     return m;
+}
+
+/// The unit of the last digit a figure was printed with: "1.2" -> 0.1, "33" -> 1,
+/// "0.0018" -> 1e-4, "900.00" -> 0.01, "47164.981e4" -> 10 (an optional sign, digits, an
+/// optional fraction and exponent; a unit such as "%" or "mW" after a space is ignored).
+/// 0 when `text` is not a number.
+inline double printed_unit(const std::string& text) {
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    std::size_t digits = 0;
+    while (i < n && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+    int decimals = 0;
+    if (i < n && text[i] == '.') {
+        ++i;
+        while (i < n && text[i] >= '0' && text[i] <= '9') ++i, ++decimals, ++digits;
+    }
+    if (digits == 0) return 0.0;
+    int exponent = 0;
+    if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+        char* end = nullptr;
+        const long e = std::strtol(text.c_str() + i + 1, &end, 10);
+        if (end == text.c_str() + i + 1 || e < -300 || e > 300) return 0.0;
+        exponent = static_cast<int>(e);
+    }
+    return std::pow(10.0, exponent - decimals);
+}
+
+/// The same for a figure known only as a number (a sidecar or plugin without the printed
+/// text): the last digit of its shortest round-trip decimal form, and units for a value of
+/// 1 or more printed without a fraction (so 900 counts as "900", not "9e2").
+inline double printed_unit(double value) {
+    if (!std::isfinite(value)) return 0.0;
+    char buf[40];
+    for (int p = 1; p <= 17; ++p) {
+        std::snprintf(buf, sizeof buf, "%.*g", p, value);
+        if (std::strtod(buf, nullptr) == value) break;
+    }
+    const double u = printed_unit(std::string(buf));
+    return std::fabs(value) >= 1.0 ? std::min(u, 1.0) : u;
+}
+
+/// The one rule by which a figure computed from a block's table agrees with the published
+/// one (the importer, the table loader and `hawx blocks show` all apply it, through
+/// check_published): the computed value is less than one unit of the published figure's last
+/// printed digit away, as a value rounded (EvoApproxLib v2022: MAE = 33 for 33.28, 1.2 for
+/// 1.25) or cut (truncated) to that digit is. A wrong table (another circuit's, a sign error)
+/// misses some figure by many units.
+inline bool published_agrees(double computed, double published, double unit) {
+    return std::fabs(computed - published) < unit * (1.0 - 1e-9);
+}
+
+/// One published figure beside the computed one.
+struct FigureCheck {
+    std::string key;    ///< sidecar key: "mae", "mae_percent", ...
+    std::string label;  ///< as EvoApproxLib headers name it: "MAE", "MAE%", ...
+    double published = 0, computed = 0;
+    std::string text;   ///< as printed (from PublishedMetrics::printed, else the shortest form)
+    double unit = 0;    ///< of the last printed digit
+    bool agrees = false;
+    /// For MAE% and WCE%: agreement came from the published MAE / WCE, not the computed one
+    /// (EvoApproxLib derives the percentage from the already rounded figure: MAE = 1.2 and
+    /// MAE% = 0.0018 for a table whose MAE is 1.25, i.e. 0.0019%).
+    bool via_published = false;
+};
+
+/// Every figure `p` publishes, compared with `m` by published_agrees (order: MAE%, MAE, WCE%,
+/// WCE, WCRE%, EP%, MRE%, MSE, as EvoApproxLib headers list them). MAE% and WCE% also agree
+/// when they are the published MAE / WCE as a percentage of the output range and that figure
+/// agrees (FigureCheck::via_published).
+inline std::vector<FigureCheck> check_published(const PublishedMetrics& p, const ErrorMetrics& m) {
+    const struct {
+        const char* key;
+        const char* label;
+        const std::optional<double>& published;
+        double computed;
+    } figures[] = {{"mae_percent", "MAE%", p.mae_percent, m.mae_percent}, {"mae", "MAE", p.mae, m.mae},
+                   {"wce_percent", "WCE%", p.wce_percent, m.wce_percent},  {"wce", "WCE", p.wce, m.wce},
+                   {"wcre_percent", "WCRE%", p.wcre_percent, m.wcre_percent},
+                   {"ep_percent", "EP%", p.ep_percent, m.ep_percent},
+                   {"mre_percent", "MRE%", p.mre_percent, m.mre_percent}, {"mse", "MSE", p.mse, m.mse}};
+    std::vector<FigureCheck> out;
+    for (const auto& f : figures) {
+        if (!f.published) continue;
+        FigureCheck c;
+        c.key = f.key;
+        c.label = f.label;
+        c.published = *f.published;
+        c.computed = f.computed;
+        const auto it = p.printed.find(f.key);
+        double unit = it != p.printed.end() ? printed_unit(it->second) : 0.0;
+        if (unit > 0) {
+            c.text = it->second;
+        } else {
+            unit = printed_unit(c.published);
+            char buf[40];
+            std::snprintf(buf, sizeof buf, "%.10g", c.published);
+            c.text = buf;
+        }
+        c.unit = unit;
+        c.agrees = published_agrees(c.computed, c.published, unit);
+        out.push_back(std::move(c));
+    }
+    // Percentages derived from the printed absolute figure.
+    const auto find = [&](const char* key) -> FigureCheck* {
+        for (auto& c : out)
+            if (c.key == key) return &c;
+        return nullptr;
+    };
+    for (const auto& [pct, abs] : {std::pair<const char*, const char*>{"mae_percent", "mae"}, {"wce_percent", "wce"}}) {
+        FigureCheck* c = find(pct);
+        const FigureCheck* base = find(abs);
+        if (!c || c->agrees || !base || !base->agrees || m.output_range <= 0) continue;
+        if (published_agrees(100.0 * base->published / m.output_range, c->published, c->unit))
+            c->agrees = c->via_published = true;
+    }
+    return out;
 }
 
 }  // namespace hawx

@@ -10,13 +10,18 @@
 ///   "signed": true,
 ///   "first_operand": "activation" | "weight",   // the operand `a` of index (a << 8) | b
 ///   "cost": {"power_mw": 0.126, "area_um2": 284.9, "delay_ns": 0.94, "energy_pj": null, "source": "..."},
-///   "published": {"mae_percent": 0.52, ...},    // optional, EvoApproxLib-style figures
+///   "published": {"mae_percent": 0.52, ...,     // optional, EvoApproxLib-style figures,
+///                 "printed": {"mae_percent": "0.52", ...}},  // optional: as printed (precision)
+///   "checksum": "fnv1a64:0123456789abcdef",     // optional: table_checksum of the table
 ///   "origin": "where the table came from"
 /// }
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,7 +39,22 @@ struct TableSidecar {
     HardwareCost cost;
     PublishedMetrics published;
     std::string origin;
+    std::string checksum;  ///< table_checksum() of the table it describes; "" when not recorded
 };
+
+/// "fnv1a64:<16 hex digits>": FNV-1a over the table's values in canonical order (index
+/// (activation << 8) | weight, signed values as such), each as 4 little-endian bytes. Error
+/// figures cannot tell a table from its transpose; this can.
+inline std::string table_checksum(const std::vector<std::int32_t>& canonical) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (const std::int32_t v : canonical) {
+        const auto u = static_cast<std::uint32_t>(v);
+        for (int b = 0; b < 4; ++b) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 1099511628211ull;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
 
 /// Sidecar path of a table path: same stem, extension .json.
 inline std::string sidecar_path(const std::string& table_path) {
@@ -51,6 +71,7 @@ inline nlohmann::json to_json(const PublishedMetrics& p) {
     put("wcre_percent", p.wcre_percent); put("ep_percent", p.ep_percent); put("mre_percent", p.mre_percent);
     put("mse", p.mse);
     if (!p.source.empty()) j["source"] = p.source;
+    if (!p.printed.empty()) j["printed"] = p.printed;
     return j;
 }
 
@@ -61,25 +82,30 @@ inline nlohmann::json to_json(const HardwareCost& c) {
 }
 
 inline nlohmann::json to_json(const TableSidecar& s) {
-    return {{"format", "hawx-table-1"},
-            {"name", s.name},
-            {"op", to_string(s.op)},
-            {"signed", s.is_signed},
-            {"first_operand", s.activation_first ? "activation" : "weight"},
-            {"cost", to_json(s.cost)},
-            {"published", to_json(s.published)},
-            {"origin", s.origin}};
+    nlohmann::json j = {{"format", "hawx-table-1"},
+                        {"name", s.name},
+                        {"op", to_string(s.op)},
+                        {"signed", s.is_signed},
+                        {"first_operand", s.activation_first ? "activation" : "weight"},
+                        {"cost", to_json(s.cost)},
+                        {"published", to_json(s.published)},
+                        {"origin", s.origin}};
+    if (!s.checksum.empty()) j["checksum"] = s.checksum;
+    return j;
 }
 
 /// Parses a sidecar; throws hawx::Error naming `path` and the offending key.
 inline TableSidecar parse_sidecar(const nlohmann::json& j, const std::string& path) {
     auto fail = [&](const std::string& what) { return Error(path + ": " + what); };
     if (!j.is_object()) throw fail("sidecar must be a JSON object");
-    static const char* known[] = {"format", "name", "op", "signed", "first_operand", "cost", "published", "origin"};
+    static const char* known[] = {"format", "name", "op", "signed", "first_operand", "cost", "published", "origin",
+                                  "checksum"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
-        if (!ok) throw fail("unknown key '" + it.key() + "' (valid: format, name, op, signed, first_operand, cost, published, origin)");
+        if (!ok)
+            throw fail("unknown key '" + it.key() +
+                       "' (valid: format, name, op, signed, first_operand, cost, published, origin, checksum)");
     }
     if (j.value("format", "") != "hawx-table-1") throw fail("'format' must be \"hawx-table-1\"");
     TableSidecar s;
@@ -98,6 +124,10 @@ inline TableSidecar parse_sidecar(const nlohmann::json& j, const std::string& pa
     if (first != "activation" && first != "weight") throw fail("'first_operand' must be \"activation\" or \"weight\"");
     s.activation_first = first == "activation";
     s.origin = str("origin", "");
+    s.checksum = str("checksum", "");
+    if (!s.checksum.empty() && (s.checksum.size() != 24 || s.checksum.rfind("fnv1a64:", 0) != 0 ||
+                                s.checksum.find_first_not_of("0123456789abcdef", 8) != std::string::npos))
+        throw fail("'checksum' must be \"fnv1a64:\" and 16 lower-case hex digits, got \"" + s.checksum + "\"");
     if (j.contains("cost")) {
         const auto& c = j["cost"];
         if (!c.is_object()) throw fail("'cost' must be an object");
@@ -130,6 +160,16 @@ inline TableSidecar parse_sidecar(const nlohmann::json& j, const std::string& pa
         opt("ep_percent", s.published.ep_percent); opt("mre_percent", s.published.mre_percent);
         opt("mse", s.published.mse);
         if (p.contains("source") && p["source"].is_string()) s.published.source = p["source"].get<std::string>();
+        if (p.contains("printed")) {
+            const auto& t = p["printed"];
+            if (!t.is_object()) throw fail("'published.printed' must be an object");
+            for (auto it = t.begin(); it != t.end(); ++it) {
+                if (!it.value().is_string()) throw fail("'published.printed." + it.key() + "' must be a string");
+                if (!p.contains(it.key()))
+                    throw fail("'published.printed." + it.key() + "' names no published figure");
+                s.published.printed[it.key()] = it.value().get<std::string>();
+            }
+        }
     }
     return s;
 }
@@ -151,6 +191,23 @@ inline TableSidecar read_sidecar(const std::string& path) {
 inline void write_sidecar(const std::string& path, const TableSidecar& s) {
     const std::string text = to_json(s).dump(2) + "\n";
     write_file_bytes_atomic(path, text.data(), text.size());
+}
+
+/// Writes a table file and its sidecar (with the table's checksum): the table first, then
+/// the sidecar; a failed sidecar removes the table, so no half pair remains.
+/// `canonical`: values at index (activation << 8) | weight.
+inline void write_table_and_sidecar(const std::string& table_path, const std::vector<std::int32_t>& canonical,
+                                    TableSidecar sidecar) {
+    sidecar.activation_first = true;
+    sidecar.checksum = table_checksum(canonical);
+    write_table_file(table_path, canonical, sidecar.is_signed);
+    try {
+        write_sidecar(sidecar_path(table_path), sidecar);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(table_path, ec);
+        throw;
+    }
 }
 
 }  // namespace hawx

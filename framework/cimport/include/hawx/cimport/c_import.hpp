@@ -28,14 +28,6 @@ struct Parameter {
     bool is_const = false;
 };
 
-/// A figure published in the header, with the precision it was printed with.
-struct PublishedFigure {
-    std::string key;         ///< as in the header: "MAE%", "MAE", "WCE%", "WCE", "WCRE%", "EP%", "MRE%", "MSE"
-    std::string text;        ///< the number as printed, e.g. "47164.981e4"
-    double value = 0;
-    double tolerance = 0;    ///< half a unit of the last printed digit, e.g. 0.005 for "0.52"
-};
-
 /// A parsed circuit file.
 struct Circuit {
     std::string path;         ///< the file, as given
@@ -46,8 +38,9 @@ struct Circuit {
     int a_bits = 8;           ///< width of the operand named A
     int b_bits = 8;           ///< width of the operand named B
     bool is_signed = false;
-    PublishedMetrics published;               ///< source: "EvoApproxLib header of <file>"
-    std::vector<PublishedFigure> figures;     ///< the same figures with their printed precision
+    /// source: "EvoApproxLib header of <file>"; printed: each figure's number as printed
+    /// ("47164.981e4"), which sets the precision it is checked to (published_agrees)
+    PublishedMetrics published;
     std::optional<HardwareCost> cost;         ///< from PDK45_* lines; energy unknown
 
     /// Output width: a_bits + b_bits for multipliers, max(a_bits, b_bits) + 1 for adders.

@@ -19,10 +19,6 @@ struct BlockRow {
 
 BlockRow characterize_row(std::string name, std::string component, std::shared_ptr<ApproxBlock> block);
 
-/// Whether a computed figure agrees with a published one (relative 0.5 % or absolute 0.005,
-/// since published figures are rounded when printed).
-bool published_matches(double computed, double published);
-
 nlohmann::json to_json(const BlockRow& row);
 /// One line per block, aligned.
 std::string format_block_table(const std::vector<BlockRow>& rows);

@@ -33,7 +33,10 @@ struct ModelSpec {
     std::string arch;        ///< zoo model name; empty for a given checkpoint or TorchScript file
     std::string checkpoint;  ///< resolved against the manifest's folder
     double width = 1.0;      ///< channel multiplier when training
-    int input_size = 32;     ///< square input size when training
+    /// Square input size: of a model trained here (0: 32), or of a TorchScript model (0: the
+    /// dataset's native size when the model accepts it, else probed). A hawx checkpoint
+    /// carries its own; a different one given here is an error.
+    int input_size = 0;
     std::string input_mean, input_std;  ///< TorchScript normalisation (comma-separated; default: data statistics)
 };
 

@@ -18,6 +18,13 @@ const char* dataset_names();
 /// Throws hawx::Error listing the known names when `name` is not one of them.
 void check_dataset_name(const std::string& name);
 
+/// The image shape a dataset's files hold (channels, square size); size 0 when it varies
+/// (GTSRB: resized to the model's input size). Throws like check_dataset_name.
+struct ImageShape {
+    int channels = 0, size = 0;
+};
+ImageShape native_image_shape(const std::string& name);
+
 /// Loads a dataset by name:
 /// - fashion-mnist: the Debian package (or `dir` with the four IDX files, gzipped or not);
 /// - mnist: IDX files in `dir` (train-*/t10k-*);

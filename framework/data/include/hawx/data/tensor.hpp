@@ -22,6 +22,10 @@ struct InputSpec {
     std::vector<float> std{1.0f};
 };
 
+/// What step 3 below does to `data`'s images: "28x28 images zero-padded to 32x32", "... as
+/// they are", "... resized (bilinear) to 64x64".
+std::string describe_geometry(const Dataset& data, const InputSpec& spec);
+
 /// Images [begin, end) of `data` as a float tensor [end - begin, spec.channels, spec.size, spec.size]:
 ///  1. uint8 -> float / 255;
 ///  2. channels: 1 -> 3 by repetition, 3 -> 1 by averaging, equal counts unchanged;

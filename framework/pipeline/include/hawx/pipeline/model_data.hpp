@@ -19,11 +19,18 @@ struct ModelAndData {
     Dataset train;             ///< data.train without the validation split
 };
 
-/// `dataset`/`data_dir` empty: the checkpoint's. A TorchScript model takes its input
-/// normalisation from the training data's per-channel statistics unless `mean`/`std` are
-/// given (comma-separated, one value or one per channel).
+/// How a TorchScript model's input is made (a hawx checkpoint records its own).
+struct InputOptions {
+    std::string mean, std;  ///< normalisation, comma-separated, one value or one per channel; empty: data statistics
+    int size = 0;           ///< square input size; 0: the dataset's native size if the model accepts it, else probed
+    std::string size_from = "--input-size";  ///< how messages name `size`
+};
+
+/// `dataset`/`data_dir` empty: the checkpoint's (fashion-mnist for a TorchScript model).
+/// Prints where a TorchScript model's input shape and normalisation came from. Throws
+/// hawx::Error for input options given with a hawx checkpoint that disagree with it.
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& dataset,
-                                 const std::string& data_dir, const std::string& mean, const std::string& std);
+                                 const std::string& data_dir, const InputOptions& input = {});
 
 /// The model and data of an experiment, ready for the method: the checkpoint (trained by
 /// rank 0 and cached when missing and model.arch is given), the selection split, the

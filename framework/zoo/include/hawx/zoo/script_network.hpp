@@ -52,6 +52,14 @@
 
 namespace hawx::zoo {
 
+/// What is known of a TorchScript model's input before it is probed (ScriptNetwork::load).
+struct InputHint {
+    int size = 0;         ///< the user's input size (square); 0: not given
+    std::string size_from = "the given input size";  ///< how messages name `size` ("--input-size")
+    int native_size = 0;  ///< the dataset's own image size, tried first; 0: unknown
+    int channels = 0;     ///< the dataset's image channels; 0: unknown
+};
+
 /// A TorchScript model whose convolutions and linears run through the LayerRunner seam.
 class ScriptNetwork : public Network {
 public:
@@ -61,17 +69,20 @@ public:
     /// [N, in_channels, input_size, input_size] and returns [N, num_classes] (width must be 1).
     /// They are checked by one forward pass on a zero input. Without `options` they are found
     /// by such passes: in_channels from the first layer's weight (for a linear first layer,
-    /// in_features = c * s * s with c = 1 or 3), input_size the first of 32, 28, 224, 64, 96,
-    /// 128, 16, 256, 299 (or the s above) that the model accepts, num_classes from its output.
-    /// A model with adaptive pooling accepts them all: pass `options` when it is meant for
-    /// another size.
+    /// in_features = c * s * s with c = 1 or 3), num_classes from the output, and input_size:
+    /// `hint.size` when given (the model must accept it); else the dataset's native size
+    /// `hint.native_size` when the model accepts it; else the first of 32, 28, 224, 64, 96,
+    /// 128, 16, 256, 299 (or the s above) that it accepts. A model with adaptive pooling
+    /// accepts any size, so the dataset's own size comes before any guess. input_origin()
+    /// says which rule chose the size.
     ///
     /// The model name is "torchscript:<file name>". Throws hawx::Error, one line naming the
     /// file: unreadable or not TorchScript, no forward method, a refusal listed in the file
     /// comment, no approximable layer, options that the model does not accept (or an output
     /// that is not [N, num_classes]).
     static std::shared_ptr<ScriptNetwork> load(const std::string& path,
-                                               const std::optional<ModelOptions>& options = std::nullopt);
+                                               const std::optional<ModelOptions>& options = std::nullopt,
+                                               const InputHint& hint = {});
 
     ~ScriptNetwork() override;
     ScriptNetwork(const ScriptNetwork&) = delete;
@@ -82,6 +93,9 @@ public:
     at::Tensor forward(at::Tensor x) override;
 
     const std::string& path() const;
+    /// Where the input shape came from, for the log: "the model options", "--input-size",
+    /// "the dataset's native size", "probed: the first size the model accepted (...)".
+    const std::string& input_origin() const;
     /// The rewritten forward graph in TorchScript IR (for inspection and debugging).
     std::string graph_text() const;
     /// Source location of layer `index` (1-based) in the exported model, "file:line:col" of the
@@ -114,6 +128,7 @@ bool is_torchscript_file(const std::string& path);
 /// TorchScript archives (a checkpoint carries its own). Throws hawx::Error, one line naming
 /// the file, for a file that is neither (or as those loaders do).
 std::shared_ptr<Network> load_any_model(const std::string& path, CheckpointMeta* meta = nullptr,
-                                        const std::optional<ModelOptions>& options = std::nullopt);
+                                        const std::optional<ModelOptions>& options = std::nullopt,
+                                        const InputHint& hint = {});
 
 }  // namespace hawx::zoo
