@@ -191,9 +191,15 @@ TEST(LayerKernel, LargeFanInIsChunkedAndStaysExact) {
 
 TEST(LayerKernel, PathSelectionFollowsTheBlock) {
     const BlockLibrary& lib = make_library(true);
+    // Auto takes the separable path where it is cheaper (DRUM4's table has rank 1; many filters)...
+    const LayerDesc wide = conv(3, 64, 3, 1, 1, 1, 1);
+    EXPECT_EQ(LayerKernel(wide, random_weights(wide, true, 3), 0, lib, {Granularity::Layer, {3}}, KernelPath::Auto)
+                  .gathered_positions(),
+              0);
+    // ...and the gather path for a block without a separable form, or when a few filters make
+    // the table lookups cheaper than expanding the terms.
     const LayerDesc l = conv(3, 4, 3, 1, 1, 1, 1);
     const WeightQuant wq = random_weights(l, true, 3);
-    EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Auto).gathered_positions(), 0);
     EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {5}}, KernelPath::Auto).gathered_positions(), 4 * 27);
     EXPECT_EQ(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {1}}, KernelPath::Gather).gathered_positions(), 4 * 27);
     EXPECT_THROW(LayerKernel(l, wq, 0, lib, {Granularity::Layer, {5}}, KernelPath::Separable), Error);

@@ -4,6 +4,8 @@
 #include <hawx/sdk/error.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <list>
 #include <cmath>
 #include <thread>
 
@@ -28,9 +30,16 @@ struct Engine::LayerState {
     const void* weight_impl = nullptr;
     std::uint32_t weight_version = 0;
     std::optional<WeightQuant> wq_signed, wq_unsigned;
-    // kernel for the current assignment
-    std::optional<LayerAssignment> kernel_for;
-    std::unique_ptr<LayerKernel> kernel;
+    // kernels of the most recently used assignments, most recent first (a sweep alternates
+    // a layer between a few blocks; rebuilding its kernel each time dominated the sweep)
+    std::list<std::pair<LayerAssignment, std::unique_ptr<LayerKernel>>> kernels;
+    LayerTiming timing;
+    // The codes of the last input quantized, with that input (held, so its storage cannot be
+    // recycled for another tensor): a sweep feeds the same stage output to a layer under each
+    // of its blocks, and quantizing it again was a fifth of the time.
+    at::Tensor codes_of, codes;
+    float codes_scale = 0;
+    std::int32_t codes_zero = 0;
 };
 
 ModelAssignment ModelAssignment::uniform(int block, std::size_t layers) {
@@ -96,7 +105,7 @@ void Engine::finish_calibration() {
     }
     if (!any) throw Error("calibration: no approximable layer was run");
     for (auto& s : states_)
-        if (s) s->kernel.reset(), s->kernel_for.reset();  // kernels depend on the activation range
+        if (s) s->kernels.clear();  // kernels depend on the activation range
     calibrated_ = true;
     mode_ = Mode::Quantized;
 }
@@ -123,8 +132,7 @@ void Engine::load_calibration(const nlohmann::json& j) {
         s.seen = 1;
         s.act_signed = make_act_quant(true, static_cast<float>(s.lo), static_cast<float>(s.hi));
         s.act_unsigned = make_act_quant(false, static_cast<float>(s.lo), static_cast<float>(s.hi));
-        s.kernel.reset();
-        s.kernel_for.reset();
+        s.kernels.clear();
     }
     calibrated_ = true;
 }
@@ -153,8 +161,7 @@ const WeightQuant& Engine::weight_quant(const LayerDesc& layer, const at::Tensor
     if (s.weight_impl != impl || s.weight_version != version) {
         s.wq_signed.reset();
         s.wq_unsigned.reset();
-        s.kernel.reset();
-        s.kernel_for.reset();
+        s.kernels.clear();
         s.weight_impl = impl;
         s.weight_version = version;
     }
@@ -163,10 +170,21 @@ const WeightQuant& Engine::weight_quant(const LayerDesc& layer, const at::Tensor
     return *slot;
 }
 
+std::vector<LayerTiming> Engine::layer_timings() const {
+    std::vector<LayerTiming> out;
+    for (const auto& st : states_) out.push_back(st ? st->timing : LayerTiming{});
+    return out;
+}
+
+void Engine::reset_timings() {
+    for (auto& st : states_)
+        if (st) st->timing = LayerTiming{};
+}
+
 std::string Engine::describe_layer(int index) const {
     const auto i = static_cast<std::size_t>(index - 1);
-    if (index < 1 || i >= states_.size() || !states_[i] || !states_[i]->kernel) return "";
-    return states_[i]->kernel->describe();
+    if (index < 1 || i >= states_.size() || !states_[i] || states_[i]->kernels.empty()) return "";
+    return states_[i]->kernels.front().second->describe();
 }
 
 at::Tensor dequantize(const at::Tensor& acc, const ActQuant& aq, const WeightQuant& wq, const at::Tensor& bias) {
@@ -184,6 +202,21 @@ at::Tensor dequantize(const at::Tensor& acc, const ActQuant& aq, const WeightQua
     return y;
 }
 
+const at::Tensor& Engine::codes_for(LayerState& s, const at::Tensor& x, const ActQuant& aq, const LayerDesc& layer) {
+    const bool same = s.codes.defined() && !x.is_inference() && !s.codes_of.is_inference() &&
+                      x.storage().unsafeGetStorageImpl() == s.codes_of.storage().unsafeGetStorageImpl() &&
+                      x.storage_offset() == s.codes_of.storage_offset() && x.sizes() == s.codes_of.sizes() &&
+                      x.strides() == s.codes_of.strides() && x._version() == s.codes_of._version() &&
+                      x.scalar_type() == s.codes_of.scalar_type() && aq.scale == s.codes_scale && aq.zero == s.codes_zero;
+    if (!same) {
+        s.codes = quantize_codes(x, aq, label(layer).c_str());
+        s.codes_of = x;
+        s.codes_scale = aq.scale;
+        s.codes_zero = aq.zero;
+    }
+    return s.codes;
+}
+
 at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
                                      const at::Tensor& bias) {
     LayerState& s = state(layer);
@@ -196,20 +229,41 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
     const bool is_signed = library_[static_cast<std::size_t>(a.units.front())]->is_signed;
     const ActQuant& aq = act_quant(layer.index, is_signed);
     const WeightQuant& wq = weight_quant(layer, weight, is_signed);
-    if (!s.kernel || !s.kernel_for || !(*s.kernel_for == a)) {
-        s.kernel = std::make_unique<LayerKernel>(layer, wq, aq.zero, library_, a,
-                                                 options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path,
-                                                 std::array<std::int32_t, 2>{aq.qmin, aq.qmax});
-        s.kernel_for = a;
+    using clock = std::chrono::steady_clock;
+    const auto seconds = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
+    auto t0 = clock::now();
+    auto hit = std::find_if(s.kernels.begin(), s.kernels.end(), [&](const auto& k) { return k.first == a; });
+    if (hit == s.kernels.end()) {
+        ++s.timing.builds;
+        s.kernels.emplace_front(a, std::make_unique<LayerKernel>(
+                                       layer, wq, aq.zero, library_, a,
+                                       options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path,
+                                       std::array<std::int32_t, 2>{aq.qmin, aq.qmax}));
+        // Large layers keep fewer kernels: a gather kernel holds a table column per weight.
+        const std::size_t cap = layer.fan_in() * layer.out_channels > (std::int64_t{1} << 20)
+                                    ? std::min<std::size_t>(2, options_.kernels_per_layer)
+                                    : options_.kernels_per_layer;
+        while (s.kernels.size() > std::max<std::size_t>(1, cap)) s.kernels.pop_back();
+    } else if (hit != s.kernels.begin()) {
+        s.kernels.splice(s.kernels.begin(), s.kernels, hit);
     }
+    const LayerKernel& kernel = *s.kernels.front().second;
+    s.timing.setup_s += seconds(t0);
+    t0 = clock::now();
     const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
     at::Tensor acc;
     if (options_.path == KernelPath::Reference)
         acc = reference_accumulate(layer, wq, aq.zero, library_, a, quantize_codes(x.detach(), aq, label(layer).c_str()))
                   .to(at::kDouble);
     else
-        acc = s.kernel->accumulate(x.detach(), aq);
-    return dequantize(acc, aq, wq, bias);
+        acc = kernel.accumulate_quantized(codes_for(s, x.detach(), aq, layer));
+    s.timing.accumulate_s += seconds(t0);
+    t0 = clock::now();
+    at::Tensor y = dequantize(acc, aq, wq, bias);
+    s.timing.dequantize_s += seconds(t0);
+    ++s.timing.calls;
+    s.timing.images += x.size(0);
+    return y;
 }
 
 at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,

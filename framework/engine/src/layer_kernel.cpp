@@ -240,13 +240,36 @@ std::vector<at::Tensor> LayerKernel::Impl::expand(const CodeOf& code, std::int64
         return dst[j] + (n * ch + c) * Hp * Wp;
     };
     if (g.linear) {
+        // Where stacked column s of row n goes: base[s] + n * width[s] (looked up once here;
+        // asking the tensors per element cost more than the transform itself).
+        const std::int64_t S = T * g.K;
+        std::vector<float*> base(static_cast<std::size_t>(S));
+        std::vector<std::int64_t> width(static_cast<std::size_t>(S));
+        for (std::int64_t s = 0; s < S; ++s) {
+            const std::size_t j = static_cast<std::size_t>(grp.chunk_of[static_cast<std::size_t>(s)]);
+            width[static_cast<std::size_t>(s)] = out[j].size(1);
+            base[static_cast<std::size_t>(s)] = dst[j] + (s - grp.chunks[j].first);
+        }
+        std::vector<const float*> luts(static_cast<std::size_t>(T));
+        for (std::int64_t t = 0; t < T; ++t) luts[static_cast<std::size_t>(t)] = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
         tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, N), [&](const tbb::blocked_range<std::int64_t>& r) {
             std::vector<std::uint8_t> row(static_cast<std::size_t>(g.K));
             for (std::int64_t n = r.begin(); n < r.end(); ++n) {
                 for (std::int64_t k = 0; k < g.K; ++k) row[static_cast<std::size_t>(k)] = code(n * g.K + k);
+                if (out.size() == 1) {  // one chunk: the row is contiguous, term-major
+                    float* o = dst[0] + n * S;
+                    for (std::int64_t t = 0; t < T; ++t) {
+                        const float* lut = luts[static_cast<std::size_t>(t)];
+                        for (std::int64_t k = 0; k < g.K; ++k) o[t * g.K + k] = lut[row[static_cast<std::size_t>(k)]];
+                    }
+                    continue;
+                }
                 for (std::int64_t t = 0; t < T; ++t) {
-                    const float* lut = terms[grp.terms[static_cast<std::size_t>(t)]].lut.data();
-                    for (std::int64_t k = 0; k < g.K; ++k) *plane_of(n, 0, t * g.K + k) = lut[row[static_cast<std::size_t>(k)]];
+                    const float* lut = luts[static_cast<std::size_t>(t)];
+                    for (std::int64_t k = 0; k < g.K; ++k) {
+                        const auto s = static_cast<std::size_t>(t * g.K + k);
+                        base[s][n * width[s]] = lut[row[static_cast<std::size_t>(k)]];
+                    }
                 }
             }
         });
@@ -316,7 +339,22 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                         " but the layer is quantized " + (wq.is_signed ? "signed" : "unsigned"));
         bool sep = false;
         switch (path) {
-            case KernelPath::Auto: sep = blk.separable.has_value() || blk.table_form.has_value(); break;
+            case KernelPath::Auto: {
+                sep = blk.separable.has_value() || blk.table_form.has_value();
+                if (sep) {
+                    // Both paths are exact; take the cheaper. Per output position and image:
+                    // the gather path does F*K table lookups (~0.2 ns each here), the separable
+                    // path expands T terms of ~C*s^2 input values (~0.3 ns each) and multiplies
+                    // T*K*F (~0.04 ns per multiply-add in LibTorch's GEMM/conv). Small F with
+                    // many terms (a 10-class classifier under a rank-6 block) favours gather.
+                    const SeparableForm& f = blk.table_form ? *blk.table_form : *blk.separable;
+                    const double T = f.rank + 1.0, F = static_cast<double>(g.F), K = static_cast<double>(g.K);
+                    const double C = static_cast<double>(g.linear ? g.K : g.C * g.sh * g.sw);
+                    const double gather_ns = 0.2 * F * K, separable_ns = T * (0.3 * C + 0.04 * K * F);
+                    if (gather_ns < separable_ns) sep = false;
+                }
+                break;
+            }
             case KernelPath::Separable:
                 if (!blk.separable && !blk.table_form)
                     throw Error("block '" + blk.name + "': no exact low-rank separable form; use the gather path");
@@ -620,6 +658,10 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
     }
     return impl_->run(&codes, nullptr, nullptr);
 }
+
+bool LayerKernel::uses_codes() const { return impl_->has_gather; }
+
+at::Tensor LayerKernel::accumulate_quantized(const at::Tensor& codes) const { return impl_->run(&codes, nullptr, nullptr); }
 
 at::Tensor LayerKernel::accumulate(const at::Tensor& x_in, const ActQuant& q) const {
     const at::Tensor x = x_in.to(at::kFloat).contiguous();

@@ -41,13 +41,21 @@ at::Tensor quantize_codes(const at::Tensor& x_in, const ActQuant& q, const char*
     std::uint8_t* dst = out.data_ptr<std::uint8_t>();
     const std::int64_t n = x.numel();
     std::atomic<bool> bad{false};
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const tbb::blocked_range<std::int64_t>& r) {
-        bool local_bad = false;
-        for (std::int64_t i = r.begin(); i < r.end(); ++i) {
-            local_bad |= !std::isfinite(src[i]);
-            dst[i] = quantize_one(src[i], q);
+    // q copied into locals: stores through the uint8 destination may alias anything, which
+    // made the compiler reload q every element and kept the loop scalar.
+    const ActQuant qq = q;
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&, qq](const tbb::blocked_range<std::int64_t>& r) {
+        const ActQuant lq = qq;
+        const std::int64_t b = r.begin(), e = r.end();
+        const float* __restrict s = src;
+        std::uint8_t* __restrict d = dst;
+        int finite = 1;
+        for (std::int64_t i = b; i < e; ++i) {
+            // |x| <= FLT_MAX is false for NaN and +-Inf
+            finite &= static_cast<int>(std::fabs(s[i]) <= 3.4028234663852886e38f);
+            d[i] = quantize_one(s[i], lq);
         }
-        if (local_bad) bad = true;
+        if (!finite) bad = true;
     });
     if (bad) throw Error(std::string(what) + ": input holds NaN or Inf values");
     return out;

@@ -31,6 +31,12 @@ zoo::EvalResult Evaluator::evaluate(const Dataset& data, std::size_t count) cons
 }
 
 double Evaluator::local_accuracy(const Configuration& c) {
+    if (net_.stage_count() > 1) {
+        if (!staged_)
+            staged_ = std::make_unique<zoo::StagedEvaluator>(net_, engine_, *val_.images, val_.count, *val_.spec,
+                                                            val_.batch_size, std::size_t{1} << 30);
+        return staged_->evaluate(engine::to_assignment(c)).accuracy;
+    }
     net_.set_runner(&cache_);
     cache_.begin(engine::to_assignment(c), tag_);
     const zoo::EvalResult r = evaluate(*val_.images, val_.count);

@@ -37,15 +37,12 @@ public:
         fc1 = register_module("fc1", ApproxLinear(c2 * s * s, f1));
         fc2 = register_module("fc2", ApproxLinear(f1, f2));
         fc3 = register_module("fc3", ApproxLinear(f2, o.num_classes));
-    }
-
-    at::Tensor forward(at::Tensor x) override {
-        x = at::max_pool2d(at::relu(conv1(x)), {2, 2});
-        x = at::max_pool2d(at::relu(conv2(x)), {2, 2});
-        x = x.flatten(1);
-        x = at::relu(fc1(x));
-        x = at::relu(fc2(x));
-        return fc3(x);
+        // one stage per layer: a sweep resumes right before the first layer that changed
+        add_stage([this](const at::Tensor& x) { return at::max_pool2d(at::relu(conv1(x)), {2, 2}); });
+        add_stage([this](const at::Tensor& x) { return at::max_pool2d(at::relu(conv2(x)), {2, 2}).flatten(1); });
+        add_stage([this](const at::Tensor& x) { return at::relu(fc1(x)); });
+        add_stage([this](const at::Tensor& x) { return at::relu(fc2(x)); });
+        add_stage([this](const at::Tensor& x) { return fc3(x); });
     }
 
 private:
@@ -86,15 +83,32 @@ public:
         classifier->push_back(nn::ReLU());
         classifier->push_back(ApproxLinear(hidden, o.num_classes));
         register_module("classifier", classifier);
-    }
-
-    at::Tensor forward(at::Tensor x) override {
-        x = features->forward(x);
-        x = at::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-        return classifier->forward(x);
+        // Stages: each conv with its BN, ReLU and a following pool; then the classifier's
+        // linear layers (the global pool opens the first).
+        const auto is = [this](std::size_t i, auto kind) {
+            return i < features->size() && features->ptr(i)->as<decltype(kind)>() != nullptr;
+        };
+        std::size_t begin = 0;
+        for (std::size_t i = 0; i < features->size(); ++i) {
+            const bool relu = is(i, nn::ReLU(nullptr)), pool = is(i, nn::MaxPool2d(nullptr));
+            if (!(pool || (relu && !is(i + 1, nn::MaxPool2d(nullptr))))) continue;
+            add_stage([this, begin, end = i + 1](const at::Tensor& x) { return run(*features, begin, end, x); });
+            begin = i + 1;
+        }
+        add_stage([this](const at::Tensor& x) {
+            return run(*classifier, 0, 2, at::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+        });
+        add_stage([this](const at::Tensor& x) { return run(*classifier, 2, 4, x); });
+        add_stage([this](const at::Tensor& x) { return run(*classifier, 4, classifier->size(), x); });
     }
 
 private:
+    // Modules [begin, end) of a Sequential, in order.
+    static at::Tensor run(nn::SequentialImpl& seq, std::size_t begin, std::size_t end, at::Tensor x) {
+        for (auto it = seq.begin() + static_cast<std::ptrdiff_t>(begin); it != seq.begin() + static_cast<std::ptrdiff_t>(end); ++it)
+            x = it->forward(x);
+        return x;
+    }
     nn::Sequential features, classifier;
 };
 
@@ -152,13 +166,12 @@ public:
             in = out;
         }
         fc = register_module("fc", ApproxLinear(in, o.num_classes));
-    }
-
-    at::Tensor forward(at::Tensor x) override {
-        x = at::relu(bn1(conv1(x)));
-        for (auto& layer : layers) x = layer->forward(x);
-        x = at::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-        return fc(x);
+        // Stages: the stem, each BasicBlock (its input is the only state a block needs), the head.
+        add_stage([this](const at::Tensor& x) { return at::relu(bn1(conv1(x))); });
+        for (auto& layer : layers)
+            for (std::size_t b = 0; b < layer->size(); ++b)
+                add_stage([block = layer->ptr<BasicBlockImpl>(b)](const at::Tensor& x) { return block->forward(x); });
+        add_stage([this](const at::Tensor& x) { return fc(at::adaptive_avg_pool2d(x, {1, 1}).flatten(1)); });
     }
 
 private:
@@ -259,7 +272,7 @@ public:
                 in = out;
             }
             blocks->push_back(stage);
-            stages_.push_back(stage);
+            block_stages_.push_back(stage);
         }
         register_module("blocks", blocks);
         const auto head = channels(1280);
@@ -267,21 +280,20 @@ public:
         bn2 = register_module("bn2", FoldableBatchNorm2d(head));
         add_conv_bn(conv_head, bn2);
         classifier = register_module("classifier", ApproxLinear(head, o.num_classes));
-    }
-
-    at::Tensor forward(at::Tensor x) override {
-        x = clamp6(bn1(conv_stem(x)));
-        for (auto& stage : stages_) x = stage->forward(x);
-        x = clamp6(bn2(conv_head(x)));
-        x = at::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-        return classifier(x);
+        // Stages: the stem, each MBConv block, the head conv, the classifier.
+        add_stage([this](const at::Tensor& x) { return clamp6(bn1(conv_stem(x))); });
+        for (auto& stage : block_stages_)
+            for (std::size_t b = 0; b < stage->size(); ++b)
+                add_stage([block = stage->ptr<MBConvImpl>(b)](const at::Tensor& x) { return block->forward(x); });
+        add_stage([this](const at::Tensor& x) { return clamp6(bn2(conv_head(x))); });
+        add_stage([this](const at::Tensor& x) { return classifier(at::adaptive_avg_pool2d(x, {1, 1}).flatten(1)); });
     }
 
 private:
     ApproxConv2d conv_stem{nullptr}, conv_head{nullptr};
     FoldableBatchNorm2d bn1{nullptr}, bn2{nullptr};
     nn::ModuleList blocks;  // of Sequential stages (AnyModule cannot hold a Sequential)
-    std::vector<nn::Sequential> stages_;
+    std::vector<nn::Sequential> block_stages_;
     ApproxLinear classifier{nullptr};
 };
 

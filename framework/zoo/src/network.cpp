@@ -149,6 +149,60 @@ void fold_batchnorm(Network& net) {
     net.folded_ = true;
 }
 
+at::Tensor Network::forward(at::Tensor x) {
+    if (stages_.empty()) throw Error(model_name_ + ": the model defines neither forward() nor stages");
+    for (const auto& stage : stages_) x = stage(x);
+    return x;
+}
+
+at::Tensor Network::run_stage(std::size_t k, const at::Tensor& x) {
+    if (k >= stage_count()) throw Error(model_name_ + ": no stage " + std::to_string(k));
+    return stages_.empty() ? forward(x) : stages_[k](x);
+}
+
+namespace {
+// Records the highest approximable layer index a pass reaches.
+class MaxLayerRecorder : public engine::LayerRunner {
+public:
+    at::Tensor forward(const engine::LayerDesc& d, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) override {
+        last = std::max(last, d.index);
+        return engine::float_forward(d, x, w, b);
+    }
+    int last = 0;
+};
+}  // namespace
+
+int Network::stage_last_layer(std::size_t k) {
+    if (k >= stage_count()) throw Error(model_name_ + ": no stage " + std::to_string(k));
+    if (stage_last_.empty()) {
+        std::vector<engine::LayerRunner*> saved;
+        for (ApproxLayer* l : approx_layers()) saved.push_back(l->runner);  // numbers the layers first
+        MaxLayerRecorder rec;
+        set_runner(&rec);
+        const bool was_training = is_training();
+        const auto restore = [&] {
+            for (std::size_t i = 0; i < saved.size(); ++i) layers_[i]->runner = saved[i];
+            train(was_training);
+        };
+        try {
+            at::NoGradGuard ng;
+            eval();
+            at::Tensor x = at::zeros({1, options_.in_channels, options_.input_size, options_.input_size});
+            std::vector<int> last;
+            for (std::size_t k2 = 0; k2 < stage_count(); ++k2) {
+                x = run_stage(k2, x);
+                last.push_back(rec.last);
+            }
+            stage_last_ = std::move(last);
+        } catch (...) {
+            restore();
+            throw;
+        }
+        restore();
+    }
+    return stage_last_[k];
+}
+
 namespace {
 // Records the shape of every approximable layer during one float forward pass.
 class ShapeRecorder : public engine::LayerRunner {

@@ -29,6 +29,9 @@ struct EngineOptions {
     /// at most 2^20 values per layer, taken at a fixed stride).
     CalibrationMethod calibration = CalibrationMethod::MinMax;
     double percentile = 99.99;
+    /// Kernels kept per layer for the assignments used most recently (layers with more than
+    /// 2^20 weights keep at most 2): a sweep that alternates a layer between blocks reuses them.
+    std::size_t kernels_per_layer = 8;
 };
 
 enum class Mode {
@@ -51,6 +54,15 @@ struct LayerProfile {
     at::Tensor output;       ///< the layer output (retains its gradient after backward)
     /// dL/dy for every output element (float, shape of `output`); undefined before backward.
     at::Tensor grad() const { return output.grad(); }
+};
+
+/// Where a layer's quantized forward passes spent their time (seconds, since the last
+/// reset_timings()): finding or building the kernel (setup, builds counted), quantizing and
+/// accumulating, dequantizing.
+struct LayerTiming {
+    double setup_s = 0, accumulate_s = 0, dequantize_s = 0;
+    std::size_t calls = 0, builds = 0;
+    std::int64_t images = 0;  ///< rows of input seen (images, or image batches' rows for linear layers)
 };
 
 /// Block choice for every approximable layer, index l - 1 for layer l.
@@ -80,8 +92,9 @@ public:
     nlohmann::json calibration_json() const;
     void load_calibration(const nlohmann::json& j);
 
-    /// The assignment used in Quantized mode. Layers whose assignment changed get new
-    /// kernels on their next forward; the others keep theirs.
+    /// The assignment used in Quantized mode. A layer whose assignment changed uses the
+    /// kernel of that assignment if one of its recent ones (EngineOptions::kernels_per_layer),
+    /// else builds it on its next forward.
     void set_assignment(ModelAssignment a);
     const ModelAssignment& assignment() const { return assignment_; }
 
@@ -89,6 +102,9 @@ public:
     const std::vector<LayerDesc>& layers() const { return layers_; }
     /// How layer `index` (1-based) is computed under the current assignment.
     std::string describe_layer(int index) const;
+    /// Per layer (index l - 1) where Quantized-mode time went; a timing table for --verbose.
+    std::vector<LayerTiming> layer_timings() const;
+    void reset_timings();
 
     at::Tensor forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
                        const at::Tensor& bias) override;
@@ -110,6 +126,7 @@ public:
 private:
     struct LayerState;
     LayerState& state(const LayerDesc& layer);
+    const at::Tensor& codes_for(LayerState& s, const at::Tensor& x, const ActQuant& aq, const LayerDesc& layer);
 
     BlockLibrary library_;
     EngineOptions options_;

@@ -63,6 +63,13 @@ public:
     /// operand transform; identical results). Throws hawx::Error on NaN/Inf input.
     at::Tensor accumulate(const at::Tensor& x, const ActQuant& q) const;
 
+    /// True when the kernel reads activation codes (a gather part): accumulate(x, q) then
+    /// quantizes first, and a caller holding the codes may pass them to accumulate_quantized.
+    bool uses_codes() const;
+    /// accumulate() for codes that quantize_codes made with this layer's quantizer (so within
+    /// the kernel's activation range): the range check is skipped.
+    at::Tensor accumulate_quantized(const at::Tensor& codes) const;
+
     /// One line per kernel part, e.g. "separable KV6 rank 2 (filters 0-63, 3 terms, 1 chunk)".
     std::string describe() const;
     /// Number of multiplications per image done by table lookups (0 = all separable).

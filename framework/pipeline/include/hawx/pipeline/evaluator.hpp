@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "hawx/pipeline/cost_model.hpp"
 #include "hawx/zoo/evaluate.hpp"
 #include "hawx/zoo/network.hpp"
+#include "hawx/zoo/staged_evaluator.hpp"
 
 namespace hawx::pipeline {
 
@@ -47,9 +49,11 @@ public:
     /// Accuracy of the engine's current assignment on `data` (no cache).
     zoo::EvalResult evaluate(const Dataset& data, std::size_t count) const;
 
-    /// Validation accuracy of one configuration in this process; layer outputs are cached by
+    /// Validation accuracy of one configuration in this process. Outputs are cached by
     /// configuration prefix, so configurations in lexicographic order compute each layer once
-    /// per distinct prefix.
+    /// per distinct prefix: a zoo network runs from its deepest cached stage
+    /// (zoo::StagedEvaluator); a network without stages reuses cached layer outputs
+    /// (engine::PrefixCachingRunner) but runs every other operation.
     double local_accuracy(const Configuration& c);
 
     /// MPI ranks > 0: evaluate what rank 0 sends until it says stop.
@@ -82,7 +86,8 @@ private:
     engine::Engine& engine_;
     EvalData val_;
     std::vector<std::string> names_;
-    engine::PrefixCachingRunner cache_;
+    engine::PrefixCachingRunner cache_;             // networks without stages (TorchScript)
+    std::unique_ptr<zoo::StagedEvaluator> staged_;  // zoo networks, made on first use
     std::string tag_;
     std::map<std::string, double> memo_;
 };

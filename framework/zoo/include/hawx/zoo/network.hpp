@@ -4,6 +4,7 @@
 /// and the list of its approximable layers in forward execution order.
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,7 +39,19 @@ public:
     Network(std::string model_name, ModelOptions options);
 
     /// Logits [N, num_classes] for a float input [N, in_channels, input_size, input_size].
-    virtual at::Tensor forward(at::Tensor x) = 0;
+    /// Models that declare stages (add_stage) get the stages in order.
+    virtual at::Tensor forward(at::Tensor x);
+
+    /// The forward pass as a chain x_{k+1} = run_stage(k, x_k) from the input x_0 to the
+    /// logits, so that a sweep over configurations can resume from a cached stage output
+    /// instead of rerunning the network (every non-approximable op included). A model without
+    /// declared stages has one: forward().
+    std::size_t stage_count() const { return stages_.empty() ? 1 : stages_.size(); }
+    at::Tensor run_stage(std::size_t k, const at::Tensor& x);
+    /// The highest approximable layer index (1-based, 0: none) that stages 0..k use: stage k's
+    /// output depends only on the blocks of layers 1..stage_last_layer(k). Found once by a
+    /// recording pass on a zero input.
+    int stage_last_layer(std::size_t k);
 
     const std::string& model_name() const { return model_name_; }
     const ModelOptions& model_options() const { return options_; }
@@ -62,6 +75,10 @@ public:
     const std::vector<std::pair<ApproxConv2d, FoldableBatchNorm2d>>& conv_bn_pairs() const { return conv_bn_; }
 
 protected:
+    using StageFn = std::function<at::Tensor(const at::Tensor&)>;
+    /// Appends a stage (constructors call it in forward order; see run_stage).
+    void add_stage(StageFn stage) { stages_.push_back(std::move(stage)); }
+
     /// Declares that `bn` normalises `conv`'s output directly (nothing in between), so that
     /// fold_batchnorm() can fold it. Model constructors call this for every such pair.
     void add_conv_bn(const ApproxConv2d& conv, const FoldableBatchNorm2d& bn);
@@ -74,6 +91,8 @@ private:
     ModelOptions options_;
     std::vector<std::pair<ApproxConv2d, FoldableBatchNorm2d>> conv_bn_;
     std::vector<ApproxLayer*> layers_;
+    std::vector<StageFn> stages_;
+    std::vector<int> stage_last_;  // per stage, computed on first use
     bool ordered_ = false;
     bool folded_ = false;
 };
