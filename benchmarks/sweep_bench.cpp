@@ -16,6 +16,7 @@
 
 #include "bench_blocks.hpp"
 #include "hawx/data/datasets.hpp"
+#include "hawx/data/tensor.hpp"
 #include "hawx/engine/engine.hpp"
 #include "hawx/zoo/evaluate.hpp"
 #include "hawx/zoo/network.hpp"
@@ -90,6 +91,35 @@ void BM_Eval(benchmark::State& state, const char* model, double width, int size,
     state.SetLabel(std::string(model) + " t_eval");
 }
 
+// The engine's forward passes alone over the same images (inputs converted beforehand, no
+// accuracy bookkeeping): what a full evaluation cannot be faster than (issue 20 part 3).
+void BM_Forward(benchmark::State& state, const char* model, double width, int size, std::size_t blocks) {
+    Setup s = setup(model, width, size, blocks);
+    s.engine->set_assignment(engine::ModelAssignment::uniform(0, s.layers));
+    s.net->set_runner(s.engine.get());
+    std::vector<at::Tensor> inputs;
+    for (std::size_t b = 0; b < kImages; b += kBatch) inputs.push_back(to_input(s.val, b, std::min(kImages, b + kBatch), s.spec));
+    torch::NoGradGuard ng;
+    for (auto _ : state)
+        for (const auto& x : inputs) benchmark::DoNotOptimize(s.net->forward(x));
+    state.SetLabel(std::string(model) + " forward passes only");
+}
+
+// A search's full evaluation of a configuration that shares no prefix with the previous one
+// (each iteration alternates layer 1 between two blocks): every stage runs.
+void BM_StagedFull(benchmark::State& state, const char* model, double width, int size, std::size_t blocks) {
+    Setup s = setup(model, width, size, blocks);
+    zoo::StagedEvaluator ev(*s.net, *s.engine, s.val, kImages, s.spec, kBatch, std::size_t{1} << 30);
+    engine::ModelAssignment a = engine::ModelAssignment::uniform(0, s.layers);
+    int flip = 0;
+    for (auto _ : state) {
+        a.layers.front().units = {flip};
+        flip = 1 - flip;
+        benchmark::DoNotOptimize(ev.evaluate(a));
+    }
+    state.SetLabel(std::string(model) + " staged evaluator, nothing reused");
+}
+
 void BM_Sweep(benchmark::State& state, const char* model, double width, int size, std::size_t blocks,
               std::uint64_t count) {
     Setup s = setup(model, width, size, blocks);
@@ -132,10 +162,14 @@ void BM_LastStage(benchmark::State& state) {
 }
 BENCHMARK(BM_LastStage)->DenseRange(0, 7)->Unit(benchmark::kMillisecond);
 
+BENCHMARK_CAPTURE(BM_Forward, lenet5, "lenet5", 1.0, 32, 8)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(BM_Eval, lenet5, "lenet5", 1.0, 32, 8)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK_CAPTURE(BM_StagedFull, lenet5, "lenet5", 1.0, 32, 8)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(BM_Sweep, lenet5, "lenet5", 1.0, 32, 8, 0)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK_CAPTURE(BM_Sweep, lenet5_first4096, "lenet5", 1.0, 32, 8, 4096)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK_CAPTURE(BM_Forward, vgg11, "vgg11", 0.25, 32, 4)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(BM_Eval, vgg11, "vgg11", 0.25, 32, 4)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK_CAPTURE(BM_StagedFull, vgg11, "vgg11", 0.25, 32, 4)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(BM_Sweep, vgg11, "vgg11", 0.25, 32, 4, 100000)->Unit(benchmark::kSecond)->Iterations(1);
 
 }  // namespace

@@ -113,7 +113,7 @@ int eval_command(const Args& args) {
     const auto timed_eval = [&](const char* what) {
         const auto t0 = std::chrono::steady_clock::now();
         const zoo::EvalResult r = zoo::evaluate(*net, data.test, *meta.input, static_cast<std::size_t>(batch_size), n_test);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s = seconds_since(t0);
         std::printf("%-16s %8s  (%zu/%zu, loss %.4f, %.2f s)\n", what, percent(r.accuracy).c_str(), r.correct, r.total,
                     r.loss, s);
         std::fflush(stdout);

@@ -73,11 +73,30 @@ nlohmann::json to_json(const BlockRow& r) {
     return j;
 }
 
+std::vector<std::string> dominated_by(const std::vector<BlockRow>& rows) {
+    std::vector<std::string> out(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const ApproxBlock& a = *rows[i].block;
+        const double pa = a.cost().power_mw, ea = rows[i].metrics.mae;
+        for (std::size_t j = 0; j < rows.size() && out[i].empty(); ++j) {
+            const ApproxBlock& b = *rows[j].block;
+            if (i == j || b.op() != a.op() || b.is_signed() != a.is_signed() || b.activation_bits() != a.activation_bits() ||
+                b.weight_bits() != a.weight_bits())
+                continue;
+            const double pb = b.cost().power_mw, eb = rows[j].metrics.mae;
+            if (pb <= pa && eb <= ea && (pb < pa || eb < ea)) out[i] = rows[j].name;
+        }
+    }
+    return out;
+}
+
 std::string format_block_table(const std::vector<BlockRow>& rows) {
     const std::vector<std::string> head = {"block", "component", "op", "bits", "MAE%", "WCE%", "EP%",
-                                           "MRE%",  "bias",      "power mW", "area um2", "delay ns"};
+                                           "MRE%",  "bias",      "power mW", "area um2", "delay ns", "power-MAE front"};
+    const std::vector<std::string> dominated = dominated_by(rows);
     std::vector<std::vector<std::string>> cells;
-    for (const auto& r : rows) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const BlockRow& r = rows[i];
         const ApproxBlock& b = *r.block;
         const HardwareCost c = b.cost();
         cells.push_back({r.name, r.component, b.op() == BlockOp::Multiply ? "mul" : "add",
@@ -85,20 +104,24 @@ std::string format_block_table(const std::vector<BlockRow>& rows) {
                              (b.is_signed() ? "s" : "u"),
                          fixed(r.metrics.mae_percent, 4), fixed(r.metrics.wce_percent, 3), fixed(r.metrics.ep_percent, 2),
                          fixed(r.metrics.mre_percent, 3), fixed(r.metrics.bias, 2), fixed(c.power_mw, 4),
-                         fixed(c.area_um2, 1), fixed(c.delay_ns, 2)});
+                         fixed(c.area_um2, 1), fixed(c.delay_ns, 2),
+                         dominated[i].empty() ? "on it" : "dominated by " + dominated[i]});
     }
     std::vector<std::size_t> w(head.size());
     for (std::size_t i = 0; i < head.size(); ++i) {
         w[i] = head[i].size();
         for (const auto& row : cells) w[i] = std::max(w[i], row[i].size());
     }
+    // the last column is text, left-aligned and unpadded
+    const auto line = [&](const std::vector<std::string>& row) {
+        std::string s;
+        for (std::size_t i = 0; i < row.size(); ++i)
+            s += (i ? "  " : "") + (i + 1 == row.size() ? row[i] : pad(row[i], w[i], i < 4));
+        return s + "\n";
+    };
     std::ostringstream out;
-    for (std::size_t i = 0; i < head.size(); ++i) out << (i ? "  " : "") << pad(head[i], w[i], i < 4);
-    out << "\n";
-    for (const auto& row : cells) {
-        for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "  " : "") << pad(row[i], w[i], i < 4);
-        out << "\n";
-    }
+    out << line(head);
+    for (const auto& row : cells) out << line(row);
     return out.str();
 }
 
@@ -110,15 +133,13 @@ std::string format_block_csv(const std::vector<BlockRow>& rows) {
         const ApproxBlock& b = *r.block;
         const HardwareCost c = b.cost();
         const ErrorMetrics& m = r.metrics;
-        std::string src = c.source;
-        for (auto& ch : src)
-            if (ch == '"') ch = '\'';
         char buf[512];
         std::snprintf(buf, sizeof buf, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g", m.mae,
                       m.mae_percent, m.wce, m.wce_percent, m.wcre_percent, m.ep_percent, m.mre_percent, m.mse, m.bias,
                       c.power_mw, c.area_um2, c.delay_ns);
-        out << r.name << "," << r.component << "," << to_string(b.op()) << "," << b.activation_bits() << ","
-            << b.weight_bits() << "," << (b.is_signed() ? "true" : "false") << "," << buf << ",\"" << src << "\"\n";
+        out << csv_field(r.name) << "," << csv_field(r.component) << "," << to_string(b.op()) << ","
+            << b.activation_bits() << "," << b.weight_bits() << "," << (b.is_signed() ? "true" : "false") << "," << buf
+            << "," << csv_field(c.source) << "\n";
     }
     return out.str();
 }

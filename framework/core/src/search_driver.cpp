@@ -357,7 +357,7 @@ SearchResult run_search(SearchStrategy& strategy, const SearchProblem& problem, 
             for (std::size_t i : fresh) todo.push_back(batch[i]);
             const auto e0 = std::chrono::steady_clock::now();
             std::vector<Outcome> outcomes = evaluate(todo);
-            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+            const double secs = seconds_since(e0);
             if (outcomes.size() != todo.size())
                 throw Error("search evaluator returned " + std::to_string(outcomes.size()) + " outcomes for " +
                             std::to_string(todo.size()) + " configurations");
@@ -391,7 +391,7 @@ SearchResult run_search(SearchStrategy& strategy, const SearchProblem& problem, 
             result.best_outcome = o;
         }
     }
-    result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.wall_seconds = seconds_since(t0);
     return result;
 }
 

@@ -44,10 +44,7 @@ std::string csv_field(const std::string& s) {
     return q + "\"";
 }
 
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h) {
-    for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-    return h;
-}
+std::uint64_t fnv1a(const std::string& s, std::uint64_t h) { return fnv1a_bytes(s.data(), s.size(), h); }
 
 std::string hex16(std::uint64_t v) {
     char buf[17];

@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <hawx/sdk/error.hpp>
 
+#include "hawx/framework/text.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <list>
@@ -230,7 +232,6 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
     const ActQuant& aq = act_quant(layer.index, is_signed);
     const WeightQuant& wq = weight_quant(layer, weight, is_signed);
     using clock = std::chrono::steady_clock;
-    const auto seconds = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
     auto t0 = clock::now();
     auto hit = std::find_if(s.kernels.begin(), s.kernels.end(), [&](const auto& k) { return k.first == a; });
     if (hit == s.kernels.end()) {
@@ -248,7 +249,7 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
         s.kernels.splice(s.kernels.begin(), s.kernels, hit);
     }
     const LayerKernel& kernel = *s.kernels.front().second;
-    s.timing.setup_s += seconds(t0);
+    s.timing.setup_s += seconds_since(t0);
     t0 = clock::now();
     const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
     at::Tensor acc;
@@ -257,10 +258,10 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
                   .to(at::kDouble);
     else
         acc = kernel.accumulate_quantized(codes_for(s, x.detach(), aq, layer));
-    s.timing.accumulate_s += seconds(t0);
+    s.timing.accumulate_s += seconds_since(t0);
     t0 = clock::now();
     at::Tensor y = dequantize(acc, aq, wq, bias);
-    s.timing.dequantize_s += seconds(t0);
+    s.timing.dequantize_s += seconds_since(t0);
     ++s.timing.calls;
     s.timing.images += x.size(0);
     return y;

@@ -1,4 +1,5 @@
 #include "hawx/zoo/progress.hpp"
+#include "hawx/framework/text.hpp"
 
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ void ProgressBar::finish(const std::string& status) {
     finished_ = true;
     if (!enabled_) return;
     if (lines_) {
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const double elapsed = seconds_since(start_);
         if (wrote_line_ || elapsed >= line_seconds_) write_line_locked(true);
         return;
     }
@@ -137,7 +138,7 @@ std::string ProgressBar::render_locked(bool final) const {
     for (int i = 0; i < filled; ++i) bar[static_cast<std::size_t>(i)] = '=';
     if (filled < kBarWidth && done_ > 0) bar[static_cast<std::size_t>(filled)] = '>';
     const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        seconds_since(start_);
     std::ostringstream os;
     os << label_ << " [" << bar << "] " << static_cast<int>(frac * 100.0) << "% " << done_ << "/" << total_;
     if (!status_.empty()) os << "  " << status_;

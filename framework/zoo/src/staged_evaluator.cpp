@@ -1,4 +1,5 @@
 #include "hawx/zoo/staged_evaluator.hpp"
+#include "hawx/framework/text.hpp"
 
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -100,7 +101,7 @@ EvalResult StagedEvaluator::evaluate(const engine::ModelAssignment& a, bool with
             for (std::size_t k = first; k < S; ++k) {
                 const auto t0 = std::chrono::steady_clock::now();
                 x = net_.run_stage(k, x);
-                seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                seconds_[k] += seconds_since(t0);
                 if (keep_[k]) kept[k].push_back(x);
             }
             logits.push_back(x);

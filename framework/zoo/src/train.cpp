@@ -1,4 +1,5 @@
 #include "hawx/zoo/train.hpp"
+#include "hawx/framework/text.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/optim/adam.h>
@@ -180,13 +181,13 @@ TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec&
         st.train_accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
         st.lr = lr;
         if (val.size() > 0) st.val = evaluate(net, val, spec, eval_batch);
-        st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+        st.seconds = seconds_since(te);
         result.epochs.push_back(st);
         if (on_epoch) on_epoch(st);
     }
     bar.finish();
     net.eval();
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.seconds = seconds_since(t0);
     return result;
 }
 

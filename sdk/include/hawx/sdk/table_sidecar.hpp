@@ -27,6 +27,7 @@
 
 #include "hawx/sdk/block.hpp"
 #include "hawx/sdk/error.hpp"
+#include "hawx/sdk/hash.hpp"
 #include "hawx/sdk/table_file.hpp"
 
 namespace hawx {
@@ -46,10 +47,12 @@ struct TableSidecar {
 /// (activation << 8) | weight, signed values as such), each as 4 little-endian bytes. Error
 /// figures cannot tell a table from its transpose; this can.
 inline std::string table_checksum(const std::vector<std::int32_t>& canonical) {
-    std::uint64_t h = 1469598103934665603ull;
+    std::uint64_t h = kFnv1aOffset;
     for (const std::int32_t v : canonical) {
         const auto u = static_cast<std::uint32_t>(v);
-        for (int b = 0; b < 4; ++b) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 1099511628211ull;
+        const unsigned char bytes[4] = {static_cast<unsigned char>(u), static_cast<unsigned char>(u >> 8),
+                                        static_cast<unsigned char>(u >> 16), static_cast<unsigned char>(u >> 24)};
+        h = fnv1a_bytes(bytes, 4, h);
     }
     char buf[32];
     std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));

@@ -20,7 +20,10 @@ struct BlockRow {
 BlockRow characterize_row(std::string name, std::string component, std::shared_ptr<ApproxBlock> block);
 
 nlohmann::json to_json(const BlockRow& row);
-/// One line per block, aligned.
+/// Per row: the name of a block of the same kind (op, widths, signedness) that is no worse
+/// in both power and MAE and better in one ("" when none: the block is on the power-MAE front).
+std::vector<std::string> dominated_by(const std::vector<BlockRow>& rows);
+/// One line per block, aligned; the last column says whether it is on the power-MAE front.
 std::string format_block_table(const std::vector<BlockRow>& rows);
 std::string format_block_csv(const std::vector<BlockRow>& rows);
 /// Every metric beside its published value, the declared cost and its source.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hawx/sdk/hash.hpp"
+
 namespace hawx {
 
 /// `v` with `digits` decimals ("%.*f"); non-finite values as printf writes them ("nan", "inf").
@@ -25,7 +27,7 @@ std::string exact_number(double v);
 std::string csv_field(const std::string& s);
 
 /// FNV-1a, 64 bit, continuing from `h` (a stable hash: std::hash may differ between builds).
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 1469598103934665603ull);
+std::uint64_t fnv1a(const std::string& s, std::uint64_t h = kFnv1aOffset);
 /// 16 lower-case hex digits.
 std::string hex16(std::uint64_t v);
 
