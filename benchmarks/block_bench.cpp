@@ -3,6 +3,8 @@
 // Run: build/bin/block_bench   (compare items_per_second of the MAC variants).
 #include <benchmark/benchmark.h>
 
+#include "hawx/framework/openmp_policy.hpp"
+
 #include <random>
 
 #include "hawx/framework/plugin_manager.hpp"
@@ -83,4 +85,12 @@ BENCHMARK_CAPTURE(BM_Characterize, mitchell, "core.mitchell_mul", nlohmann::json
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
+int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

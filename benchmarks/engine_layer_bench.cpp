@@ -5,6 +5,8 @@
 // Run: build/bin/engine_layer_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
+#include "hawx/framework/openmp_policy.hpp"
+
 #include <ATen/Parallel.h>
 
 #include <thread>
@@ -132,4 +134,12 @@ void shape_gather_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Float)->Apply(shape_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ApproxAuto)->Apply(shape_block_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gather)->Apply(shape_gather_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_MAIN();
+// The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
+int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -4,12 +4,17 @@
 // separable path runs (or "gather"). Ratio = real_time(BM_Approx) / real_time(BM_Float) of
 // the same model in the same run; the targets are <= R + 1.5 (separable) and <= 15
 // (full-rank table, gather path).
-// Run: build/bin/engine_model_bench [--benchmark_filter=lenet5]
+// Run: build/bin/engine_model_bench [--benchmark_filter=lenet5] [--layer_times]
 #include <benchmark/benchmark.h>
+
+#include "hawx/framework/openmp_policy.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <cstdio>
+#include <string>
 #include <thread>
 
 #include "hawx/engine/engine.hpp"
@@ -76,6 +81,29 @@ void BM_Float(benchmark::State& state) {
     state.SetLabel(mc.name);
 }
 
+// --layer_times: after each BM_Approx, where one forward pass spends its time, per layer.
+bool g_layer_times = false;
+
+void print_layer_times(Engine& e, Prepared& p, const std::string& what) {
+    constexpr int kRuns = 3;
+    e.reset_timings();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRuns; ++i) p.net->forward(p.x);
+    const double whole = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kRuns;
+    const auto t = e.layer_timings();
+    double layers = 0;
+    std::printf("%s: %.1f ms per forward pass\n", what.c_str(), 1e3 * whole);
+    for (std::size_t l = 0; l < t.size(); ++l) {
+        const double acc = t[l].accumulate_s / kRuns, deq = t[l].dequantize_s / kRuns, set = t[l].setup_s / kRuns;
+        layers += acc + deq + set;
+        std::string d = e.describe_layer(static_cast<int>(l + 1));
+        if (const auto nl = d.find('\n'); nl != std::string::npos) d.resize(nl);
+        std::printf("  layer %2zu: accumulate %7.2f ms, dequantize %6.2f ms, setup %5.2f ms  %s\n", l + 1, 1e3 * acc,
+                    1e3 * deq, 1e3 * set, d.c_str());
+    }
+    std::printf("  layers %.1f ms, the rest of the network %.1f ms\n", 1e3 * layers, 1e3 * (whole - layers));
+}
+
 void BM_Approx(benchmark::State& state) {
     const ModelCase& mc = models()[static_cast<std::size_t>(state.range(0))];
     const int b = static_cast<int>(state.range(1));
@@ -92,6 +120,7 @@ void BM_Approx(benchmark::State& state) {
     p.net->forward(p.x);  // builds every layer's kernel once
     for (auto _ : state) benchmark::DoNotOptimize(p.net->forward(p.x));
     const auto& blk = *library()[static_cast<std::size_t>(b)];
+    if (g_layer_times) print_layer_times(e, p, std::string(mc.name) + " " + blk.name);
     state.SetLabel(std::string(mc.name) + " " + blk.name + " R=" + (blk.rank() < 0 ? "full" : std::to_string(blk.rank())) +
                    " terms=" + (blk.terms() < 0 ? "gather" : std::to_string(blk.terms())));
 }
@@ -108,4 +137,19 @@ void model_block_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Float)->Apply(model_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Approx)->Apply(model_block_args)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_MAIN();
+// The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
+int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--layer_times") {
+            g_layer_times = true;
+            for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+            --argc;
+            break;
+        }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

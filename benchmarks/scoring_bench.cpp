@@ -10,6 +10,8 @@
 // Run: build/bin/scoring_bench [--benchmark_filter=lenet5]
 #include <benchmark/benchmark.h>
 
+#include "hawx/framework/openmp_policy.hpp"
+
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -163,4 +165,12 @@ void score_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Eval)->Apply(model_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Score)->Apply(score_args)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_MAIN();
+// The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
+int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

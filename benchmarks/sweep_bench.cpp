@@ -8,6 +8,8 @@
 // Run: build/bin/sweep_bench [--benchmark_filter=lenet5]
 #include <benchmark/benchmark.h>
 
+#include "hawx/framework/openmp_policy.hpp"
+
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -174,4 +176,12 @@ BENCHMARK_CAPTURE(BM_Sweep, vgg11, "vgg11", 0.25, 32, 4, 100000)->Unit(benchmark
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
+int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

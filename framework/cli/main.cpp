@@ -4,6 +4,7 @@
 
 #include "cmd_import_c.hpp"
 #include "commands.hpp"
+#include "hawx/framework/openmp_policy.hpp"
 #include "hawx/pipeline/distributed.hpp"
 #include "hawx/framework/plugin_manager.hpp"
 #include "hawx/sdk/version.hpp"
@@ -77,6 +78,7 @@ int dispatch(const Args& args) {
 }  // namespace hawx::cli
 
 int main(int argc, char** argv) {
+    hawx::prefer_passive_openmp(argv);
     namespace mpi = hawx::pipeline::mpi;
     mpi::init_if_launched(&argc, &argv);
     const hawx::cli::Args args(argv + 1, argv + argc);

@@ -343,14 +343,16 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                 sep = blk.separable.has_value() || blk.table_form.has_value();
                 if (sep) {
                     // Both paths are exact; take the cheaper. Per output position and image:
-                    // the gather path does F*K table lookups (~0.2 ns each here), the separable
-                    // path expands T terms of ~C*s^2 input values (~0.3 ns each) and multiplies
-                    // T*K*F (~0.04 ns per multiply-add in LibTorch's GEMM/conv). Small F with
-                    // many terms (a 10-class classifier under a rank-6 block) favours gather.
+                    // the gather path does F*K table lookups (~0.2 ns each on 2 cores), the
+                    // separable path expands T terms of ~C*s^2 input values (~0.3 ns each) and
+                    // multiplies T*K*F (~0.02 ns per multiply-add in LibTorch's GEMM/conv):
+                    // measured on ResNet-18 (engine_model_bench --layer_times: Mitchell gather
+                    // 7.3 s for 35.6 G lookups, T2's 3 terms 1.7 s). Gather wins only for many
+                    // terms over few filters (a 10-class classifier under a rank-7 block).
                     const SeparableForm& f = blk.table_form ? *blk.table_form : *blk.separable;
                     const double T = f.rank + 1.0, F = static_cast<double>(g.F), K = static_cast<double>(g.K);
                     const double C = static_cast<double>(g.linear ? g.K : g.C * g.sh * g.sw);
-                    const double gather_ns = 0.2 * F * K, separable_ns = T * (0.3 * C + 0.04 * K * F);
+                    const double gather_ns = 0.2 * F * K, separable_ns = T * (0.3 * C + 0.02 * K * F);
                     if (gather_ns < separable_ns) sep = false;
                 }
                 break;

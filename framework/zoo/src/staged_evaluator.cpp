@@ -15,7 +15,7 @@ namespace hawx::zoo {
 namespace {
 // Images per stage call: as many as keep the stage's output near this size (a few calls
 // instead of one per batch when only small late stages run), never fewer than a batch.
-constexpr std::size_t kChunkBytes = std::size_t{16} << 20;
+constexpr std::size_t kChunkBytes = std::size_t{4} << 20;
 }  // namespace
 
 StagedEvaluator::StagedEvaluator(Network& net, engine::Engine& engine, const Dataset& data, std::size_t count,
