@@ -1,7 +1,9 @@
 // One approximable layer, batch 64: exact float LibTorch (the baseline) vs the engine's
 // bit-exact quantized layer (quantize + accumulate + dequantize) on the separable and
 // gather paths. Compare real_time of BM_Approx* with BM_Float* of the same shape in one run;
-// BM_Gather* also reports table lookups per second (items_per_second).
+// BM_Gather* also reports table lookups per second (items_per_second). BM_Mac* runs the
+// exact multiplier through approximate 24-bit adders (LOA, ETA-I, truncated; sequential
+// and tree:4): compare with BM_Gather of the same shape (a table lookup per product).
 // Run: build/bin/engine_layer_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -64,6 +66,10 @@ const BlockLibrary& library() {
         block("core.truncated_mul", {{"k", 4}}, "T4"),
         block("core.bam_mul", {{"hbl", 1}, {"vbl", 6}}, "BAM16"),
         block("core.drum_mul", {{"k", 4}}, "DRUM4"),
+        hawx::bench::exact_mac("core.loa_add", {{"bits", 24}, {"k", 8}, {"overflow", "wrap"}}, "sequential", "EX+LOA8"),
+        hawx::bench::exact_mac("core.eta_add", {{"bits", 24}, {"k", 8}, {"overflow", "wrap"}}, "tree:4", "EX+ETA8/tree4"),
+        hawx::bench::exact_mac("core.truncated_add", {{"bits", 24}, {"k", 6}, {"overflow", "saturate"}}, "sequential",
+                               "EX+TR6sat"),
     };
     return lib;
 }
@@ -117,6 +123,7 @@ void run_approx(benchmark::State& state, KernelPath path) {
 
 void BM_ApproxAuto(benchmark::State& state) { run_approx(state, KernelPath::Auto); }
 void BM_Gather(benchmark::State& state) { run_approx(state, KernelPath::Gather); }
+void BM_Mac(benchmark::State& state) { run_approx(state, KernelPath::Auto); }
 
 void shape_args(benchmark::internal::Benchmark* b) {
     for (int i = 0; i < static_cast<int>(shapes().size()); ++i) b->Args({i});
@@ -128,12 +135,17 @@ void shape_block_args(benchmark::internal::Benchmark* b) {
 void shape_gather_args(benchmark::internal::Benchmark* b) {
     for (int i = 0; i < static_cast<int>(shapes().size()); ++i) b->Args({i, 3});
 }
+void shape_mac_args(benchmark::internal::Benchmark* b) {
+    for (int i = 0; i < static_cast<int>(shapes().size()); ++i)
+        for (int k = 4; k < 7; ++k) b->Args({i, k});
+}
 
 }  // namespace
 
 BENCHMARK(BM_Float)->Apply(shape_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ApproxAuto)->Apply(shape_block_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gather)->Apply(shape_gather_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Mac)->Apply(shape_mac_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 // The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
 int main(int argc, char** argv) {
     hawx::prefer_passive_openmp(argv);

@@ -1,16 +1,14 @@
 #include "hawx/blocks/exact_add.hpp"
 
-#include "hawx/blocks/adders.hpp"
-
 namespace hawx::blocks {
 
 ComponentInfo ExactAdd::describe() {
-    return {"exact_add", Kind::Block, "1.0", "exact adder (ripple carry), bits+1-bit result",
-            with_cost_params({signed_param(), bits_param()})};
+    return {"exact_add", Kind::Block, "1.1", "exact adder (ripple carry) of 2..32-bit operands",
+            with_cost_params({signed_param(), adder_bits_param(), overflow_param()})};
 }
 
-ExactAdd::ExactAdd(const Params& p) : ArithmeticBlock(BlockOp::Add, p) {
-    cost_ = estimate_cost(adder_estimate(bits_, signed_, 0, false, 0), read_cost_settings(p, "exact_add"), true);
+ExactAdd::ExactAdd(const Params& p) : AdderBlock(p, "exact_add") {
+    cost_ = adder_cost(p, "exact_add", 0, false, 0, {});
 }
 
 }  // namespace hawx::blocks

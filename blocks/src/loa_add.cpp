@@ -1,29 +1,18 @@
 #include "hawx/blocks/loa_add.hpp"
 
-#include <algorithm>
-
-#include "hawx/blocks/adders.hpp"
-
 namespace hawx::blocks {
 
 ComponentInfo LoaAdd::describe() {
-    return {"loa_add", Kind::Block, "1.0",
+    return {"loa_add", Kind::Block, "1.1",
             "lower-part OR adder (Mahdiani et al. 2010): k low bits OR-ed, carry-in a_{k-1} AND b_{k-1}",
-            with_cost_params({signed_param(), bits_param(),
-                              ParamSpec::integer("k", "low result bits computed as a_i OR b_i (at most bits; 0: exact)")
-                                  .with_default(4)
-                                  .in_range(0, 8)})};
+            with_cost_params({signed_param(), adder_bits_param(), overflow_param(),
+                              adder_k_param("low result bits computed as a_i OR b_i")})};
 }
 
-LoaAdd::LoaAdd(const Params& p) : ArithmeticBlock(BlockOp::Add, p), k_(static_cast<int>(p.get_int("k"))) {
-    if (k_ > bits_)
-        throw param_error("loa_add", "k", "= " + std::to_string(k_) + " exceeds bits = " + std::to_string(bits_));
-    GateEstimate e = adder_estimate(bits_, signed_, k_, k_ > 0, unit_gate::kGateDelay);
-    if (k_ > 0) {
-        e.area_ge += (k_ + 1) * unit_gate::kGateArea;  // k OR gates, the carry-in AND
-        e.depth = std::max(e.depth, unit_gate::kGateDelay);
-    }
-    cost_ = estimate_cost(e, read_cost_settings(p, "loa_add"), true);
+LoaAdd::LoaAdd(const Params& p) : AdderBlock(p, "loa_add"), k_(static_cast<int>(p.get_int("k"))) {
+    // k OR gates and the carry-in AND; the carry chain starts at column k.
+    const GateEstimate extra = k_ > 0 ? GateEstimate{(k_ + 1) * unit_gate::kGateArea, unit_gate::kGateDelay} : GateEstimate{};
+    cost_ = adder_cost(p, "loa_add", k_, k_ > 0, unit_gate::kGateDelay, extra);
 }
 
 }  // namespace hawx::blocks

@@ -4,6 +4,7 @@
 
 #include "hawx/blocks/bam_mul.hpp"
 #include "hawx/blocks/drum_mul.hpp"
+#include "hawx/blocks/eta_add.hpp"
 #include "hawx/blocks/exact_add.hpp"
 #include "hawx/blocks/exact_mul.hpp"
 #include "hawx/blocks/loa_add.hpp"
@@ -22,6 +23,7 @@ void register_core(hawx::Registry& registry) {
     hawx::add<ExactAdd>(registry);
     hawx::add<LoaAdd>(registry);
     hawx::add<TruncatedAdd>(registry);
+    hawx::add<EtaAdd>(registry);
     hawx::add<TableBlock>(registry);
 }
 

@@ -90,7 +90,7 @@ int list(const Args& args) {
         const ResolvedManifest r = resolve_manifest(blocks_only, plugins);
         const Instances inst = instantiate(r, plugins);
         for (std::size_t i = 0; i < inst.blocks.size(); ++i)
-            rows.push_back(characterize_row(inst.blocks[i].first, r.blocks[i].ref.component, inst.blocks[i].second));
+            rows.push_back(characterize_row(inst.blocks[i].first, block_origin(r, i), inst.blocks[i].second));
     } else {
         PluginManager plugins(plugin_search_path(paths));
         for (const auto& [name, path] : plugins.discover()) plugins.load_file(path);

@@ -56,7 +56,7 @@ int run_command(const Args& args) {
     }
     std::vector<BlockRow> rows;
     for (std::size_t i = 0; i < inst.blocks.size(); ++i)
-        rows.push_back(characterize_row(inst.blocks[i].first, resolved.blocks[i].ref.component, inst.blocks[i].second));
+        rows.push_back(characterize_row(inst.blocks[i].first, block_origin(resolved, i), inst.blocks[i].second));
 
     const nlohmann::json rj = resolved.to_json();
     std::cout << "resolved manifest:\n" << rj.dump(2) << "\n\n";

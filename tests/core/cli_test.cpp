@@ -61,7 +61,7 @@ TEST_P(BrokenPlugin, ManifestNamingItFailsWithExit2) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, BrokenPlugin,
-    ::testing::Values(BrokenCase{"badabi", "plugin ABI version 999 is not supported (supported: 3)"},
+    ::testing::Values(BrokenCase{"badabi", "plugin ABI version 999 is not supported (supported: 4)"},
                       BrokenCase{"badbuild", "build id mismatch: plugin built with 'gcc-4.8.5"},
                       BrokenCase{"noentry", "not a HAWX plugin: entry point 'hawx_plugin_entry' missing"},
                       BrokenCase{"throws", "plugin registration failed: cannot find my calibration data"},
@@ -87,7 +87,7 @@ TEST(Cli, PluginsListJsonHasBuiltinBlocksWithSchemas) {
             }
         }
     for (const char* n : {"core.exact_mul", "core.truncated_mul", "core.bam_mul", "core.drum_mul", "core.mitchell_mul",
-                          "core.exact_add", "core.loa_add", "core.truncated_add", "core.table"})
+                          "core.exact_add", "core.loa_add", "core.truncated_add", "core.eta_add", "core.table"})
         EXPECT_TRUE(names.count(n)) << n;
     EXPECT_NE(j["build_id"].get<std::string>().find(";torch=1.13"), std::string::npos) << j["build_id"];
 }

@@ -17,6 +17,12 @@ echo "$out"
 # Clearing the 3 low result bits: worst-case error 7, always rounding down (negative bias).
 grep -q '"wce": 7.0' <<< "$out"
 grep -q '"bias": -' <<< "$out"
+# The example adder (24 bits, 4 low bits OR-ed): characterized on sampled pairs; OR never
+# exceeds the sum of the low bits, so its error is never positive before wrap-around.
+out=$("$work/prefix/bin/hawx" blocks show mylib.or_low_add --plugin-path "$work/example" --json)
+echo "$out"
+grep -q '"sampled": true' <<< "$out"
+grep -q '"op": "add"' <<< "$out"
 # The installed core finds its installed built-in plugins.
 # (captured first: grep -q stops reading early, and hawx must not die of SIGPIPE under pipefail)
 listing=$("$work/prefix/bin/hawx" plugins list)

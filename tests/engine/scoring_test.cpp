@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <hawx/blocks/drum_mul.hpp>
+#include <hawx/blocks/exact_add.hpp>
+#include <hawx/blocks/loa_add.hpp>
+#include <hawx/framework/mac_block.hpp>
 #include <hawx/blocks/truncated_mul.hpp>
 #include <hawx/engine/engine.hpp>
 #include <hawx/engine/scoring.hpp>
@@ -192,3 +195,44 @@ TEST(Scoring, MetricRouteBuildsTheDocumentedUnitProfiles) {
 }
 
 }  // namespace
+
+TEST(Scoring, AMacBlocksAdderAddsItsAccumulatedOutputError) {
+    // hawx(adder) = |dL/dy| * |y(products through the adder) - y(products summed)| * s_a * s_w[f],
+    // computed here with the naive reference kernel; an exact adder adds nothing.
+    Profiled p;
+    auto t5 = std::make_shared<blocks::TruncatedMul>(P<blocks::TruncatedMul>().i("k", 5).get());
+    auto exact = std::make_shared<blocks::ExactAdd>(P<blocks::ExactAdd>().i("bits", 24).get());
+    auto loa = std::make_shared<blocks::LoaAdd>(P<blocks::LoaAdd>().i("bits", 24).i("k", 8).s("overflow", "wrap").get());
+    const BlockLibrary lib{compile_block(*t5, "T5"), compile_block(MacBlock(t5, "T5", exact, "A", {1}), "T5A"),
+                           compile_block(MacBlock(t5, "T5", loa, "L", {3}), "T5L")};
+    const auto& records = p.engine.profile();
+    const ScoreTable fast = score_hawx(records, lib), direct = score_direct(records, lib);
+    bool some = false;
+    for (std::size_t li = 0; li < fast.layers.size(); ++li) {
+        const std::int64_t F = fast.layers[li].out_channels;
+        std::vector<double> add(static_cast<std::size_t>(F), 0.0);
+        for (const auto& r : records) {
+            if (r.layer.index != fast.layers[li].index) continue;
+            const LayerAssignment a{Granularity::Layer, {0}};
+            const at::Tensor d = (reference_accumulate(r.layer, *r.weights, r.act.zero, {lib[2]}, a, r.codes) -
+                                  reference_accumulate(r.layer, *r.weights, r.act.zero, {lib[0]}, a, r.codes))
+                                     .to(at::kDouble)
+                                     .abs();
+            const at::Tensor g = r.grad().to(at::kDouble).abs().reshape(d.sizes());
+            for (std::int64_t f = 0; f < F; ++f)
+                add[static_cast<std::size_t>(f)] += (d.select(1, f) * g.select(1, f)).sum().item<double>() * r.act.scale *
+                                                    r.weights->scale[static_cast<std::size_t>(f)];
+        }
+        for (std::int64_t f = 0; f < F; ++f) {
+            const std::size_t fi = static_cast<std::size_t>(f);
+            const std::string what = "layer " + std::to_string(li) + " filter " + std::to_string(f);
+            expect_close(fast.s[li][1].filter_sum[fi], fast.s[li][0].filter_sum[fi], what + " exact adder");
+            const double want = fast.s[li][0].filter_sum[fi] + add[fi] / static_cast<double>(fast.inputs);
+            expect_close(fast.s[li][2].filter_sum[fi], want, what);
+            expect_close(direct.s[li][2].filter_sum[fi], want, what + " (direct)");
+            some = some || add[fi] > 0;
+        }
+    }
+    EXPECT_TRUE(some) << "the LOA adder never erred: the test would not tell";
+    EXPECT_GT(fast.model_sum[2], fast.model_sum[0]);
+}

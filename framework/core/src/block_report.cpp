@@ -56,6 +56,8 @@ nlohmann::json to_json(const BlockRow& r) {
         if (v.published) published[v.key] = *v.published;
     }
     metrics["zero_exact_wrong"] = r.metrics.zero_exact_wrong;
+    metrics["pairs"] = r.metrics.pairs;
+    metrics["sampled"] = r.metrics.sampled;
     metrics["output_range"] = r.metrics.output_range;
     nlohmann::json j = {{"name", r.name},
                         {"component", r.component},
@@ -152,7 +154,10 @@ std::string format_block_details(const BlockRow& r) {
     out << r.name << "  (" << r.component << ")\n";
     out << "  " << to_string(b.op()) << ", " << b.activation_bits() << "x" << b.weight_bits() << " bits, "
         << (b.is_signed() ? "signed" : "unsigned") << ", apply(activation, weight)\n";
-    out << "  error over all " << r.metrics.pairs << " operand pairs (percentages of the output range "
+    out << "  error over " << (r.metrics.sampled ? "" : "all ") << r.metrics.pairs
+        << (r.metrics.sampled ? " random (splitmix64 seed 1) operand pairs, the block being too wide for every pair"
+                              : " operand pairs")
+        << " (percentages of the output range "
         << fixed(r.metrics.output_range, 0) << ")\n";
     out << "    " << pad("metric", 7) << pad("computed", 18, false) << pad("published", 14, false) << "\n";
     const std::vector<FigureCheck> checks = check_published(p, r.metrics);

@@ -1,4 +1,5 @@
 #include "hawx/framework/manifest.hpp"
+#include "hawx/framework/mac_block.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -99,6 +100,15 @@ std::string resolve_path(const std::string& dir, const std::string& p) {
     return (fs::path(dir) / p).lexically_normal().string();
 }
 
+std::string short_name_at(const Ctx& c, const nlohmann::json& v, const std::string& where) {
+    std::string name = string_at(c, v, "name", where, true);
+    static const std::regex short_name("[A-Za-z0-9_]+");
+    // The length check first: std::regex recurses per character and overflows the stack on huge input.
+    if (name.size() > 64 || !std::regex_match(name, short_name))
+        throw c.fail(where, "name " + quote_input(name) + " must be 1-64 letters, digits and '_'");
+    return name;
+}
+
 ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::string& where, bool named,
                            bool search = false) {
     if (!v.is_object()) throw c.fail(where, "must be an object, got " + std::string(v.type_name()));
@@ -113,11 +123,7 @@ ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::str
     ComponentRef r;
     r.where = where;
     if (named) {
-        r.name = string_at(c, v, "name", where, true);
-        static const std::regex short_name("[A-Za-z0-9_]+");
-        // The length check first: std::regex recurses per character and overflows the stack on huge input.
-        if (r.name.size() > 64 || !std::regex_match(r.name, short_name))
-            throw c.fail(where, "name " + quote_input(r.name) + " must be 1-64 letters, digits and '_'");
+        r.name = short_name_at(c, v, where);
         r.where = where + " (" + r.name + ")";
     }
     r.component = string_at(c, v, "component", r.where, true);
@@ -130,15 +136,34 @@ ComponentRef component_ref(const Ctx& c, const nlohmann::json& v, const std::str
     return r;
 }
 
+// `macs`: where MAC entries of the list go (only 'blocks' has them).
 std::vector<ComponentRef> component_list(const Ctx& c, const nlohmann::json& doc, const std::string& key,
-                                         bool search = false) {
+                                         bool search = false, std::vector<MacRef>* macs = nullptr) {
     std::vector<ComponentRef> out;
     if (!doc.contains(key)) return out;
     const auto& arr = doc.at(key);
     if (!arr.is_array()) throw c.fail("", "'" + key + "' must be an array, got " + std::string(arr.type_name()));
     std::set<std::string> names;
     for (std::size_t i = 0; i < arr.size(); ++i) {
-        ComponentRef r = component_ref(c, arr[i], key + "[" + std::to_string(i) + "]", true, search);
+        const std::string where = key + "[" + std::to_string(i) + "]";
+        if (macs && arr[i].is_object() && arr[i].contains("multiplier")) {
+            MacRef mr;
+            mr.name = short_name_at(c, arr[i], where);
+            mr.where = where + " (" + mr.name + ")";
+            only_keys(c, arr[i], mr.where, {"name", "multiplier", "adder", "order"});
+            mr.multiplier = string_at(c, arr[i], "multiplier", mr.where, true);
+            mr.adder = string_at(c, arr[i], "adder", mr.where, true);
+            mr.order = string_at(c, arr[i], "order", mr.where, false, mr.order);
+            try {
+                parse_accumulation_order(mr.order);
+            } catch (const Error& e) {
+                throw c.fail(mr.where, e.what());
+            }
+            if (!names.insert(mr.name).second) throw c.fail(mr.where, "duplicate name '" + mr.name + "' in '" + key + "'");
+            macs->push_back(std::move(mr));
+            continue;
+        }
+        ComponentRef r = component_ref(c, arr[i], where, true, search);
         if (!names.insert(r.name).second) throw c.fail(r.where, "duplicate name '" + r.name + "' in '" + key + "'");
         out.push_back(std::move(r));
     }
@@ -269,7 +294,7 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
             }
         }
     }
-    m.blocks = component_list(c, doc, "blocks");
+    m.blocks = component_list(c, doc, "blocks", false, &m.macs);
     if (doc.contains("metric")) m.metric = component_ref(c, doc["metric"], "metric", false);
     if (doc.contains("search")) {
         if (doc["search"].is_array()) {
@@ -371,6 +396,8 @@ nlohmann::json ResolvedManifest::to_json() const {
     j["plugins"] = {{"paths", manifest.plugin_paths}};
     j["blocks"] = nlohmann::json::array();
     for (const auto& b : blocks) j["blocks"].push_back(component_json(b));
+    for (const auto& mr : manifest.macs)
+        j["blocks"].push_back({{"name", mr.name}, {"multiplier", mr.multiplier}, {"adder", mr.adder}, {"order", mr.order}});
     if (metric) j["metric"] = component_json(*metric);
     if (searches.size() == 1 && manifest.document.contains("search") && manifest.document["search"].is_object())
         j["search"] = component_json(*search), j["search"].erase("name");
@@ -423,6 +450,21 @@ Instances instantiate(const ResolvedManifest& r, const PluginManager& plugins) {
     Instances out;
     for (const auto& b : r.blocks)
         out.blocks.emplace_back(b.ref.name, plugins.create<ApproxBlock>(*b.entry, b.params, file + ": " + b.ref.where));
+    for (const auto& mr : r.manifest.macs) {
+        const auto find = [&](const std::string& name, const char* role) {
+            for (const auto& [n, b] : out.blocks)
+                if (n == name && !dynamic_cast<const MacBlock*>(b.get())) return b;
+            throw Error(file + ": " + mr.where + ": " + role + " '" + name + "' names no block of 'blocks'");
+        };
+        auto mul = find(mr.multiplier, "multiplier");
+        auto add = find(mr.adder, "adder");
+        try {
+            out.blocks.emplace_back(mr.name, std::make_shared<MacBlock>(mul, mr.multiplier, add, mr.adder,
+                                                                        parse_accumulation_order(mr.order)));
+        } catch (const Error& e) {
+            throw Error(file + ": " + mr.where + ": " + e.what());
+        }
+    }
     if (r.metric)
         out.metric = plugins.create<SensitivityMetric>(*r.metric->entry, r.metric->params, file + ": metric");
     for (const auto& s : r.searches)
@@ -433,6 +475,12 @@ Instances instantiate(const ResolvedManifest& r, const PluginManager& plugins) {
         out.accelerators.emplace_back(
             a.ref.name, plugins.create<AcceleratorModel>(*a.entry, a.params, file + ": " + a.ref.where));
     return out;
+}
+
+std::string block_origin(const ResolvedManifest& r, std::size_t i) {
+    if (i < r.blocks.size()) return r.blocks[i].ref.component;
+    const MacRef& m = r.manifest.macs.at(i - r.blocks.size());
+    return "mac " + m.multiplier + " + " + m.adder + " (" + m.order + ")";
 }
 
 }  // namespace hawx

@@ -1,5 +1,7 @@
 #include "hawx/engine/compiled_block.hpp"
 
+#include <hawx/framework/mac_block.hpp>
+
 #include <algorithm>
 #include <cstring>
 
@@ -64,12 +66,43 @@ std::shared_ptr<const CompiledBlock> compile_table(std::vector<std::int32_t> tab
     return b;
 }
 
+namespace {
+
+// Exact over every pair of its operand range: promised, or checked pair by pair (2^24 pairs
+// at 12 bits; wider adders are not enumerable and count as approximate without a promise).
+bool adder_is_exact(const ApproxBlock& a) {
+    if (a.promises_exact()) return true;
+    const int bits = a.activation_bits();
+    if (bits > 12) return false;
+    const bool s = a.is_signed();
+    const std::int64_t lo = operand_min(bits, s), hi = operand_max(bits, s);
+    std::vector<std::int64_t> x(static_cast<std::size_t>(hi - lo + 1)), y(x.size()), out(x.size());
+    for (std::int64_t v = lo; v <= hi; ++v) y[static_cast<std::size_t>(v - lo)] = v;
+    for (std::int64_t u = lo; u <= hi; ++u) {
+        std::fill(x.begin(), x.end(), u);
+        a.add_n(x.data(), y.data(), out.data(), out.size());
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i] != u + y[i]) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 std::shared_ptr<const CompiledBlock> compile_block(const ApproxBlock& block, const std::string& name, int max_rank) {
     if (block.op() != BlockOp::Multiply || block.activation_bits() != 8 || block.weight_bits() != 8)
         throw Error("block '" + name + "': the engine emulates 8x8-bit multipliers; this block is a " +
                     std::to_string(block.activation_bits()) + "x" + std::to_string(block.weight_bits()) + "-bit " +
                     (block.op() == BlockOp::Add ? "adder" : "multiplier"));
-    return compile_table(block_table(block), block.is_signed(), name, max_rank);
+    auto compiled = compile_table(block_table(block), block.is_signed(), name, max_rank);
+    const auto* mac = dynamic_cast<const MacBlock*>(&block);
+    if (!mac) return compiled;
+    auto b = std::make_shared<CompiledBlock>(std::move(*std::const_pointer_cast<CompiledBlock>(compiled)));
+    b->adder = mac->adder();
+    b->adder_name = mac->adder_name();
+    b->tree = mac->order().tree;
+    b->adder_exact = adder_is_exact(*mac->adder());
+    return b;
 }
 
 std::shared_ptr<const CompiledBlock> exact_block(bool is_signed) {

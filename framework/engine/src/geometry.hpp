@@ -1,8 +1,10 @@
 #pragma once
 // Engine-internal: normalised layer geometry and the im2col of activation codes, shared by
 // the layer kernels and the sensitivity scorer.
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hawx/engine/runner.hpp"
 
@@ -65,6 +67,29 @@ inline void im2col_tile(const Geometry& g, const std::uint8_t* codes, std::int64
             }
         }
     }
+}
+
+// A unit of the tile kernels' parallel work: rows tile `tile` of conv group `group`, filters
+// group_filters[group][f0 .. f1).
+struct TileTask {
+    std::int64_t group, tile, f0, f1;
+};
+
+// Splits (group, tile) pairs further by filters until there are enough tasks to balance
+// `threads`; splitting filters repeats the im2col of the tile, so no more than needed.
+inline std::vector<TileTask> tile_tasks(const Geometry& g, const std::vector<std::vector<std::int64_t>>& group_filters,
+                                        std::int64_t tiles, int threads) {
+    std::vector<TileTask> tasks;
+    for (std::int64_t grp = 0; grp < g.G; ++grp) {
+        const auto& fl = group_filters[static_cast<std::size_t>(grp)];
+        if (fl.empty()) continue;
+        const std::int64_t nf = static_cast<std::int64_t>(fl.size());
+        const std::int64_t want = std::max<std::int64_t>(1, (4 * threads + tiles * g.G - 1) / (tiles * g.G));
+        const std::int64_t chunk = std::max<std::int64_t>(1, (nf + want - 1) / want);
+        for (std::int64_t t = 0; t < tiles; ++t)
+            for (std::int64_t f0 = 0; f0 < nf; f0 += chunk) tasks.push_back({grp, t, f0, std::min(nf, f0 + chunk)});
+    }
+    return tasks;
 }
 
 }  // namespace hawx::engine::detail

@@ -1,6 +1,7 @@
 #include "hawx/engine/layer_kernel.hpp"
 
 #include "geometry.hpp"
+#include "mac_kernel.hpp"
 
 #include <ATen/Parallel.h>
 #include <ATen/native/ConvUtils.h>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -107,25 +109,12 @@ void run_gather(const Geometry& g, const GatherPart& part, const at::Tensor& cod
     const std::int64_t tiles = (rows + R - 1) / R;
     const std::uint8_t* src = codes.data_ptr<std::uint8_t>();
     const int threads = std::max(1, at::get_num_threads());
-    struct Task {
-        std::int64_t group, tile, f0, f1;  // f0..f1 index into group_filters[group]
-    };
-    std::vector<Task> tasks;
-    for (std::int64_t grp = 0; grp < g.G; ++grp) {
-        const auto& fl = part.group_filters[static_cast<std::size_t>(grp)];
-        if (fl.empty()) continue;
-        const std::int64_t nf = static_cast<std::int64_t>(fl.size());
-        // Enough tasks to balance the threads; splitting filters repeats the im2col work.
-        const std::int64_t want = std::max<std::int64_t>(1, (4 * threads + tiles * g.G - 1) / (tiles * g.G));
-        const std::int64_t chunk = std::max<std::int64_t>(1, (nf + want - 1) / want);
-        for (std::int64_t t = 0; t < tiles; ++t)
-            for (std::int64_t f0 = 0; f0 < nf; f0 += chunk) tasks.push_back({grp, t, f0, std::min(nf, f0 + chunk)});
-    }
+    const std::vector<detail::TileTask> tasks = detail::tile_tasks(g, part.group_filters, tiles, threads);
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<std::size_t>& tr) {
         std::vector<std::uint8_t> cols(static_cast<std::size_t>(g.K * R));
         std::vector<std::int32_t> acc(static_cast<std::size_t>(R)), asum(static_cast<std::size_t>(R));
         for (std::size_t ti = tr.begin(); ti < tr.end(); ++ti) {
-            const Task& task = tasks[ti];
+            const detail::TileTask& task = tasks[ti];
             const std::int64_t r0 = task.tile * R, nr = std::min(R, rows - r0);
             im2col_tile(g, src, H, W, OH, OW, task.group, r0, nr, zero_code, cols.data());
             const auto& fl = part.group_filters[static_cast<std::size_t>(task.group)];
@@ -195,6 +184,7 @@ struct LayerKernel::Impl {
     bool has_gather = false;
     std::array<std::int32_t, 2> act_range{-128, 255};
     bool double_out = false;
+    std::optional<detail::MacPart> mac;  // set: the whole layer through its MAC adders
     std::vector<std::string> notes;
 
     // Writes the stacked transformed input of a filter group; `code(i)` gives the activation
@@ -322,6 +312,16 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                     " elements, expected " + std::to_string(g.F * g.K));
     const at::Tensor wc = wq.codes.contiguous();
     const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+    m.act_range = act_range;
+    if (detail::mac_needed(g, wq, library, assignment)) {
+        for (int b : assignment.units)
+            if (library[static_cast<std::size_t>(b)]->is_signed != wq.is_signed)
+                throw Error(layer_label(layer) + ": block '" + library[static_cast<std::size_t>(b)]->name +
+                            "' does not match the layer's quantization signedness");
+        m.mac = detail::build_mac(g, layer, wq, m.za, library, assignment);
+        m.double_out = true;
+        return;
+    }
 
     // Which blocks are used, and by which path.
     std::set<int> used;
@@ -376,7 +376,6 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         const std::int32_t v = value_of(c, m.is_signed);
         allowed[c] = (v >= act_range[0] && v <= act_range[1]) || c == m.zero_code;
     }
-    m.act_range = act_range;
     const auto set_range = [&](Term& t) {
         t.shift = t.lut[m.zero_code];
         for (float& v : t.lut) v -= static_cast<float>(t.shift);  // integers below 2^24: exact
@@ -630,7 +629,9 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
 
 LayerKernel::~LayerKernel() = default;
 
-std::int64_t LayerKernel::gathered_positions() const { return impl_->gather.positions; }
+std::int64_t LayerKernel::gathered_positions() const {
+    return impl_->mac ? impl_->g.F * impl_->g.K : impl_->gather.positions;
+}
 
 std::string LayerKernel::describe() const {
     std::ostringstream os;
@@ -640,6 +641,7 @@ std::string LayerKernel::describe() const {
         for (const auto& fl : impl_->gather.group_filters) nf += static_cast<std::int64_t>(fl.size());
         os << "gather: " << impl_->gather.positions << " weight positions in " << nf << " filters\n";
     }
+    if (impl_->mac) os << detail::describe_mac(*impl_->mac) << "\n";
     for (const auto& n : impl_->notes) os << n << "\n";
     return os.str();
 }
@@ -661,13 +663,13 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
     return impl_->run(&codes, nullptr, nullptr);
 }
 
-bool LayerKernel::uses_codes() const { return impl_->has_gather; }
+bool LayerKernel::uses_codes() const { return impl_->has_gather || impl_->mac.has_value(); }
 
 at::Tensor LayerKernel::accumulate_quantized(const at::Tensor& codes) const { return impl_->run(&codes, nullptr, nullptr); }
 
 at::Tensor LayerKernel::accumulate(const at::Tensor& x_in, const ActQuant& q) const {
     const at::Tensor x = x_in.to(at::kFloat).contiguous();
-    if (impl_->has_gather) {
+    if (uses_codes()) {
         const at::Tensor codes = quantize_codes(x, q, layer_label(impl_->layer).c_str());
         return impl_->run(&codes, nullptr, nullptr);
     }
@@ -699,6 +701,11 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
     }
     const auto out_dtype = m.double_out ? at::kDouble : at::kFloat;
     const auto shape = g.linear ? std::vector<std::int64_t>{N, g.F} : std::vector<std::int64_t>{N, g.F, OH, OW};
+    if (m.mac) {
+        at::Tensor out = at::empty(shape, codes.options().dtype(at::kDouble));
+        detail::run_mac(g, *m.mac, codes.data_ptr<std::uint8_t>(), m.zero_code, N, H, W, OH, OW, out.data_ptr<double>());
+        return out;
+    }
     at::Tensor result;
     for (const auto& grp : m.groups) {
         std::vector<at::Tensor> x;
@@ -793,13 +800,17 @@ at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& wq, s
     }
     at::Tensor out = at::zeros(g.linear ? at::IntArrayRef{N, g.F} : at::IntArrayRef{N, g.F, OH, OW}, at::kLong);
     std::int64_t* o = out.data_ptr<std::int64_t>();
+    const std::string label = layer_label(layer);
+    std::vector<detail::MacFilter> accumulation;
+    for (std::int64_t f = 0; f < g.F; ++f) accumulation.push_back(detail::filter_accumulation(g, library, a, f, label));
+    std::vector<std::int64_t> products(static_cast<std::size_t>(g.K));
     for (std::int64_t n = 0; n < N; ++n)
         for (std::int64_t f = 0; f < g.F; ++f) {
             const std::int64_t grp = f / g.Fg;
             const std::int64_t zw = wq.is_signed ? 0 : wq.zero[static_cast<std::size_t>(f)];
             for (std::int64_t oh = 0; oh < OH; ++oh)
                 for (std::int64_t ow = 0; ow < OW; ++ow) {
-                    std::int64_t acc = 0;
+                    std::int64_t acc = 0;  // the zero-point terms, exact
                     for (std::int64_t k = 0; k < g.K; ++k) {
                         std::uint8_t ac;
                         if (g.linear) {
@@ -811,9 +822,11 @@ at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& wq, s
                         }
                         const std::uint8_t wcode = w[f * g.K + k];
                         const CompiledBlock& blk = *library[static_cast<std::size_t>(block_at(a, f, k, g.K))];
-                        acc += blk.lookup(ac, wcode);
+                        products[static_cast<std::size_t>(k)] = blk.lookup(ac, wcode);
                         if (!wq.is_signed) acc += -zw * ac - za * wcode + za * zw;
                     }
+                    // The products through the filter's adder in its order (a plain sum without one).
+                    acc += detail::mac_sum(accumulation[static_cast<std::size_t>(f)], products, label, f);
                     o[((n * g.F + f) * OH + oh) * OW + ow] = acc;
                 }
         }

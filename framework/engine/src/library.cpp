@@ -1,6 +1,9 @@
 #include "hawx/engine/library.hpp"
 
 #include <algorithm>
+#include <map>
+
+#include <hawx/framework/mac_block.hpp>
 
 namespace hawx::engine {
 
@@ -15,9 +18,18 @@ int NamedLibrary::index(const std::string& name) const {
 NamedLibrary compile_library(const std::vector<std::pair<std::string, std::shared_ptr<ApproxBlock>>>& blocks,
                              int max_rank) {
     NamedLibrary lib;
+    // A multiplier paired into a MAC block is a part of it, not a choice of its own: alone
+    // it would stand for a MAC without an adder (and without the adder's cost).
+    std::map<const ApproxBlock*, std::string> part_of;
+    for (const auto& [name, b] : blocks)
+        if (const auto* mac = dynamic_cast<const MacBlock*>(b.get())) part_of.emplace(mac->multiplier().get(), name);
     for (const auto& [name, b] : blocks) {
         if (b->op() != BlockOp::Multiply || b->activation_bits() != 8 || b->weight_bits() != 8) {
             lib.skipped.push_back(name + ": not an 8x8-bit multiplier");
+            continue;
+        }
+        if (const auto it = part_of.find(b.get()); it != part_of.end()) {
+            lib.skipped.push_back(name + ": the multiplier of MAC block " + it->second);
             continue;
         }
         lib.blocks.push_back(compile_block(*b, name, max_rank));

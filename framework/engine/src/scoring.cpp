@@ -53,6 +53,45 @@ void add_gradient_histogram(const LayerData& d, const Geometry& g, const std::ui
     }
 }
 
+// MAC blocks with an approximate adder: per output element the accumulated error of the
+// adder in its order, dy = y(products through the adder) - y(products summed exactly), both
+// from the block's own products, adds |dL/dy| * |dy| * s_a * s_w[f] (mean over the inputs)
+// to the filter's sum; the means stay per multiplication (sum / (P * K)). Per-position
+// scores (operation granularity) do not include it: one accumulator serves a whole filter.
+void add_adder_scores(const std::vector<LayerProfile>& records, const BlockLibrary& library, ScoreTable& t) {
+    for (std::size_t b = 0; b < library.size(); ++b) {
+        const CompiledBlock& blk = *library[b];
+        if (!blk.adder) continue;
+        auto plain = std::make_shared<CompiledBlock>(blk);
+        plain->adder.reset();
+        const BlockLibrary with{library[b]}, without{plain};
+        for (std::size_t li = 0; li < t.layers.size(); ++li) {
+            LayerScores& ls = t.s[li][b];
+            if (ls.filter_sum.empty()) continue;  // signedness differs from the profile
+            const std::int64_t F = t.layers[li].out_channels;
+            std::vector<double> add(static_cast<std::size_t>(F), 0.0);
+            for (const LayerProfile& r : records) {
+                if (r.layer.index != t.layers[li].index) continue;
+                if (!r.grad().defined()) throw Error(detail::layer_label(r.layer) + ": scoring an adder needs dL/dy (run backward first)");
+                const LayerAssignment a{Granularity::Layer, {0}};
+                const LayerKernel mac(r.layer, *r.weights, r.act.zero, with, a, KernelPath::Auto);
+                const LayerKernel sum(r.layer, *r.weights, r.act.zero, without, a, KernelPath::Auto);
+                const at::Tensor dy = (mac.accumulate(r.codes).to(at::kDouble) - sum.accumulate(r.codes).to(at::kDouble)).abs();
+                const at::Tensor g = r.grad().to(at::kDouble).abs().reshape(dy.sizes());
+                const at::Tensor per_f = (dy * g).transpose(0, 1).reshape({F, -1}).sum(1).contiguous();
+                const double* pf = per_f.data_ptr<double>();
+                for (std::int64_t f = 0; f < F; ++f)
+                    add[static_cast<std::size_t>(f)] += pf[f] * r.act.scale * r.weights->scale[static_cast<std::size_t>(f)];
+            }
+            const double ops_per_filter = static_cast<double>(ls.operations) / static_cast<double>(F);
+            for (std::int64_t f = 0; f < F; ++f) {
+                ls.filter_sum[static_cast<std::size_t>(f)] += add[static_cast<std::size_t>(f)] / static_cast<double>(t.inputs);
+                ls.filter_mean[static_cast<std::size_t>(f)] = ls.filter_sum[static_cast<std::size_t>(f)] / ops_per_filter;
+            }
+        }
+    }
+}
+
 void finish(ScoreTable& t, const BlockLibrary& library) {
     const std::size_t B = library.size();
     t.model_mean.assign(B, 0);
@@ -194,6 +233,7 @@ ScoreTable score_with_metric(const std::vector<LayerProfile>& records, const Blo
             }
         });
     }
+    add_adder_scores(records, library, t);
     finish(t, library);
     return t;
 }
@@ -256,6 +296,7 @@ ScoreTable score_hawx(const std::vector<LayerProfile>& records, const BlockLibra
             }
         });
     }
+    add_adder_scores(records, library, t);
     finish(t, library);
     return t;
 }
@@ -305,6 +346,7 @@ ScoreTable score_direct(const std::vector<LayerProfile>& records, const BlockLib
             }
         }
     }
+    add_adder_scores(records, library, t);
     finish(t, library);
     return t;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hawx/data/datasets.hpp"
+#include "hawx/framework/mac_block.hpp"
 #include "hawx/framework/text.hpp"
 #include "hawx/sdk/error.hpp"
 #include "hawx/zoo/network.hpp"
@@ -14,6 +15,8 @@ namespace {
 // A block whose table is the exact product.
 bool is_exact_multiplier(const ApproxBlock& b) {
     if (b.op() != BlockOp::Multiply) return false;
+    // A MAC block is exact only with an adder that promises exactness.
+    if (const auto* mac = dynamic_cast<const MacBlock*>(&b); mac && !mac->adder()->promises_exact()) return false;
     const auto t = block_table(b);
     const int na = b.activation_bits(), nw = b.weight_bits();
     for (std::uint32_t a = 0; a < (1u << na); ++a)

@@ -31,7 +31,16 @@ private:
     bool signed_;
 };
 
-void register_components(hawx::Registry& r) { hawx::add<LsbZeroMul>(r); }
+}  // namespace
+
+void register_or_low_add(hawx::Registry& r);  // or_low_add.cpp: a minimal adder
+
+namespace {
+
+void register_components(hawx::Registry& r) {
+    hawx::add<LsbZeroMul>(r);
+    register_or_low_add(r);
+}
 
 }  // namespace
 

@@ -15,6 +15,7 @@ public:
     static ComponentInfo describe();
     explicit ExactMul(const Params& params);
     std::int32_t compute(std::int32_t a, std::int32_t w) const { return a * w; }
+    bool promises_exact() const override { return true; }
 };
 
 }  // namespace hawx::blocks

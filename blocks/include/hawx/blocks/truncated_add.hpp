@@ -6,21 +6,21 @@
 /// over uniformly distributed operands the bias is -(2^k - 1) (signed: for k < bits).
 /// With k = bits the result is always 0 (signed too: the sign bit is cleared as well).
 ///
-/// Params: signed, bits, k (0..8, <= bits, default 4), plus the cost parameters.
+/// Params: signed, bits (2..32), overflow, k (0..bits, default 4), plus the cost parameters.
 #include <hawx/sdk/component.hpp>
 
-#include "hawx/blocks/common.hpp"
+#include "hawx/blocks/adders.hpp"
 
 namespace hawx::blocks {
 
-class TruncatedAdd final : public ArithmeticBlock<TruncatedAdd> {
+class TruncatedAdd final : public AdderBlock<TruncatedAdd> {
 public:
     static ComponentInfo describe();
     explicit TruncatedAdd(const Params& params);
-    std::int32_t compute(std::int32_t a, std::int32_t b) const {
-        const std::uint32_t keep = ~((1u << k_) - 1u);
-        return code_to_value(value_to_code(a, bits_) & keep, bits_, signed_) +
-               code_to_value(value_to_code(b, bits_) & keep, bits_, signed_);
+    std::uint64_t raw(std::uint64_t a, std::uint64_t b) const {
+        if (k_ >= bits_) return 0;
+        const std::uint64_t keep = ~((std::uint64_t{1} << k_) - 1u);
+        return (a & keep) + (b & keep);
     }
 
 private:

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
 /// ApproxBlock: an approximate arithmetic unit (multiplier or adder) on small integers.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -64,7 +65,8 @@ inline std::uint32_t value_to_code(std::int32_t value, int bits) {
 ///   (both operands share the signedness). Callers never pass values outside that range.
 /// - `apply(activation, weight)`: the first operand is the activation (the layer input),
 ///   the second the weight. The order is part of the contract: published circuits need not
-///   be commutative. For adders, the two addends in the same order.
+///   be commutative. For adders, the two addends in the same order; inside a MAC the first
+///   is the running sum (accumulator or tree node), the second the product or node added.
 /// - `apply` is pure and thread-safe: the same operands always give the same result, from
 ///   any thread.
 /// - The result is the value the circuit outputs, as a signed integer (a signed 8x8
@@ -74,8 +76,10 @@ public:
     virtual ~ApproxBlock() = default;
 
     virtual BlockOp op() const = 0;
-    virtual int activation_bits() const = 0;  ///< 1..16
-    virtual int weight_bits() const = 0;      ///< 1..16
+    /// Operand widths: 1..16 for multipliers; adders have two operands of one width, 1..32
+    /// (an accumulator). Tables and exhaustive metrics exist only up to 16 bits in total.
+    virtual int activation_bits() const = 0;
+    virtual int weight_bits() const = 0;
     virtual bool is_signed() const = 0;
     virtual std::int32_t apply(std::int32_t activation, std::int32_t weight) const = 0;
     virtual HardwareCost cost() const = 0;
@@ -92,6 +96,23 @@ public:
             for (std::uint32_t w = 0; w < (1u << nw); ++w)
                 out[(a << nw) | w] = apply(code_to_value(a, na, s), code_to_value(w, nw, s));
     }
+
+    /// Batched addition for adders of any width: out[i] = the circuit's output for the
+    /// addends a[i], b[i], i < n, as a signed integer (an unsigned 32-bit adder's 33-bit sum
+    /// fits). `out` may alias `a` or `b`. The engine calls it once per batch of hundreds of
+    /// sums, so one virtual call per batch; built-in adders implement it with loops the
+    /// compiler vectorizes. The default calls apply() per element, which is right while
+    /// operands and results fit an int32 (widths up to 30 bits); wider adders override it.
+    /// Multipliers never receive this call.
+    virtual void add_n(const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::size_t n) const {
+        for (std::size_t i = 0; i < n; ++i)
+            out[i] = apply(static_cast<std::int32_t>(a[i]), static_cast<std::int32_t>(b[i]));
+    }
+
+    /// True only when the block promises the exact result for every operand pair in its
+    /// range (the exact multiplier, the exact adder). The engine then skips emulating it
+    /// where no table can prove exactness (adders wider than 12 bits). Default: no promise.
+    virtual bool promises_exact() const { return false; }
 
     /// The exact result this block approximates.
     std::int32_t exact(std::int32_t activation, std::int32_t weight) const {

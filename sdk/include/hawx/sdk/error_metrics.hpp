@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hawx/sdk/block.hpp"
+#include "hawx/sdk/error.hpp"
 
 namespace hawx {
 
@@ -34,48 +35,83 @@ struct ErrorMetrics {
     double mse = 0;
     double bias = 0;
     std::uint64_t zero_exact_wrong = 0;
+    bool sampled = false;  ///< figures from kSampledPairs random pairs, not every pair
 };
 
-/// Computes ErrorMetrics from the block's table (exhaustive; at most 2^16 pairs).
+/// Operand pairs characterize() draws for a block too wide for its table (2^20).
+inline constexpr std::uint64_t kSampledPairs = std::uint64_t{1} << 20;
+
+/// Computes ErrorMetrics from the block's table: exhaustive for blocks of at most 16
+/// operand bits in total. Adders wider than that (accumulators) are characterized on
+/// kSampledPairs operand pairs drawn uniformly over both operands' ranges with a fixed
+/// generator (splitmix64, seed 1), through add_n; `sampled` says so.
 inline ErrorMetrics characterize(const ApproxBlock& b) {
-    const std::vector<std::int32_t> table = block_table(b);
     const int na = b.activation_bits(), nw = b.weight_bits();
     const bool s = b.is_signed();
     ErrorMetrics m;
-    m.pairs = table.size();
     m.output_range = b.op() == BlockOp::Multiply ? std::ldexp(1.0, na + nw) : std::ldexp(1.0, std::max(na, nw) + 1);
-    std::int64_t sum_abs = 0, sum_signed = 0, wce = 0, wrong = 0, nonzero_exact = 0;
-    long double sum_sq = 0, sum_rel = 0, max_rel = 0;
-    for (std::uint32_t a = 0; a < (1u << na); ++a) {
-        const std::int32_t av = code_to_value(a, na, s);
-        for (std::uint32_t w = 0; w < (1u << nw); ++w) {
-            const std::int32_t wv = code_to_value(w, nw, s);
-            const std::int64_t ex = b.exact(av, wv);
-            const std::int64_t e = static_cast<std::int64_t>(table[(a << nw) | w]) - ex;
-            const std::int64_t ae = e < 0 ? -e : e;
-            sum_abs += ae;
-            sum_signed += e;
-            sum_sq += static_cast<long double>(e) * static_cast<long double>(e);
-            wce = std::max(wce, ae);
-            if (e != 0) ++wrong;
-            if (ex != 0) {
-                const long double rel = static_cast<long double>(ae) / static_cast<long double>(ex < 0 ? -ex : ex);
-                sum_rel += rel;
-                max_rel = std::max(max_rel, rel);
-                ++nonzero_exact;
-            } else if (e != 0) {
-                ++m.zero_exact_wrong;
-            }
+    // Sums of up to 2^20 errors of 33-bit sums need more than 64 bits: long double.
+    long double sum_abs = 0, sum_signed = 0, sum_sq = 0, sum_rel = 0, max_rel = 0;
+    std::int64_t wce = 0;
+    std::uint64_t wrong = 0, nonzero_exact = 0;
+    const auto visit = [&](std::int64_t av, std::int64_t wv, std::int64_t approx) {
+        const std::int64_t ex = b.op() == BlockOp::Multiply ? av * wv : av + wv;
+        const std::int64_t e = approx - ex;
+        const std::int64_t ae = e < 0 ? -e : e;
+        sum_abs += static_cast<long double>(ae);
+        sum_signed += static_cast<long double>(e);
+        sum_sq += static_cast<long double>(e) * static_cast<long double>(e);
+        wce = std::max(wce, ae);
+        if (e != 0) ++wrong;
+        if (ex != 0) {
+            const long double rel = static_cast<long double>(ae) / static_cast<long double>(ex < 0 ? -ex : ex);
+            sum_rel += rel;
+            max_rel = std::max(max_rel, rel);
+            ++nonzero_exact;
+        } else if (e != 0) {
+            ++m.zero_exact_wrong;
+        }
+    };
+    if (na + nw <= 16) {
+        const std::vector<std::int32_t> table = block_table(b);
+        m.pairs = table.size();
+        for (std::uint32_t a = 0; a < (1u << na); ++a)
+            for (std::uint32_t w = 0; w < (1u << nw); ++w)
+                visit(code_to_value(a, na, s), code_to_value(w, nw, s), table[(a << nw) | w]);
+    } else {
+        if (b.op() != BlockOp::Add)
+            throw Error("characterize: a " + std::to_string(na) + "x" + std::to_string(nw) +
+                        "-bit multiplier is wider than the 16 operand bits tables hold");
+        m.sampled = true;
+        m.pairs = kSampledPairs;
+        std::uint64_t state = 1;
+        const auto next = [&state]() {
+            std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            return z ^ (z >> 31);
+        };
+        const auto draw = [&](int bits) {
+            const std::uint64_t code = next() >> (64 - bits);
+            return s && (code >> (bits - 1)) ? static_cast<std::int64_t>(code) - (std::int64_t{1} << bits)
+                                             : static_cast<std::int64_t>(code);
+        };
+        constexpr std::size_t kBatch = 4096;
+        std::vector<std::int64_t> av(kBatch), wv(kBatch), out(kBatch);
+        for (std::uint64_t done = 0; done < kSampledPairs; done += kBatch) {
+            for (std::size_t i = 0; i < kBatch; ++i) av[i] = draw(na), wv[i] = draw(nw);
+            b.add_n(av.data(), wv.data(), out.data(), kBatch);
+            for (std::size_t i = 0; i < kBatch; ++i) visit(av[i], wv[i], out[i]);
         }
     }
     const double n = static_cast<double>(m.pairs);
-    m.mae = static_cast<double>(sum_abs) / n;
+    m.mae = static_cast<double>(sum_abs / n);
     m.mae_percent = 100.0 * m.mae / m.output_range;
     m.wce = static_cast<double>(wce);
     m.wce_percent = 100.0 * m.wce / m.output_range;
     m.ep_percent = 100.0 * static_cast<double>(wrong) / n;
     m.mse = static_cast<double>(sum_sq / n);
-    m.bias = static_cast<double>(sum_signed) / n;
+    m.bias = static_cast<double>(sum_signed / n);
     m.mre_percent = nonzero_exact ? static_cast<double>(100.0L * sum_rel / nonzero_exact) : 0.0;
     m.wcre_percent = static_cast<double>(100.0L * max_rel);
     return m;

@@ -27,6 +27,14 @@ struct ComponentRef {
     std::string objective;
 };
 
+/// A MAC entry of `blocks`: a multiplier and an adder of the same list, paired
+/// ({"name", "multiplier", "adder", "order"}; see hawx/framework/mac_block.hpp).
+struct MacRef {
+    std::string name, multiplier, adder;
+    std::string order = "sequential";  ///< "sequential" or "tree:S"
+    std::string where;                 ///< e.g. "blocks[9] (L2N_LOA6)"
+};
+
 /// The trained network an experiment works on. `checkpoint` is a hawx checkpoint or a
 /// TorchScript file; with `arch` (a zoo model) a missing checkpoint is trained and cached there.
 struct ModelSpec {
@@ -84,6 +92,7 @@ struct Manifest {
     std::uint64_t seed = 0;
     std::vector<std::string> plugin_paths;  ///< resolved against dir
     std::vector<ComponentRef> blocks;
+    std::vector<MacRef> macs;  ///< MAC entries of `blocks`, made after the blocks they pair
     std::optional<ComponentRef> metric;
     std::optional<ComponentRef> search;      ///< the first of `searches`
     std::vector<ComponentRef> searches;      ///< `search` as one object, or an array of named ones
@@ -132,5 +141,9 @@ struct Instances {
     std::vector<std::pair<std::string, std::shared_ptr<AcceleratorModel>>> accelerators;
 };
 Instances instantiate(const ResolvedManifest& r, const PluginManager& plugins);
+
+/// What made Instances::blocks[i]: its component ("core.loa_add"), or for a MAC entry
+/// "mac EX + LOA8 (sequential)".
+std::string block_origin(const ResolvedManifest& r, std::size_t i);
 
 }  // namespace hawx

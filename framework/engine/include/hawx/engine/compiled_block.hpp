@@ -42,6 +42,16 @@ struct CompiledBlock {
     /// product term is then not needed: a DRUM-style block, d(a) * d(w), is rank 1).
     std::optional<SeparableForm> table_form;
 
+    /// A MAC block's adder (hawx/framework/mac_block.hpp), null for a plain multiplier,
+    /// whose products are summed exactly. `tree` is its AccumulationOrder.
+    std::shared_ptr<const ApproxBlock> adder;
+    std::string adder_name;
+    int tree = 1;
+    /// The adder adds exactly every pair of its operand range (it promises so, or an
+    /// exhaustive check proved it for widths up to 12 bits): a layer whose sums provably
+    /// stay in the adder's range then needs no emulation of it.
+    bool adder_exact = false;
+
     const void* column(std::uint32_t w_code) const {
         const std::size_t es = table_type == TableType::Int32 ? 4 : 2;
         return columns.data() + static_cast<std::size_t>(w_code) * 256 * es;
@@ -59,8 +69,9 @@ struct CompiledBlock {
 /// An experiment's blocks, indexed by assignments.
 using BlockLibrary = std::vector<std::shared_ptr<const CompiledBlock>>;
 
-/// Prepares a block for the engine. The engine emulates 8x8-bit multipliers; any other
-/// block (an adder, other widths) is refused with a hawx::Error naming it.
+/// Prepares a block for the engine. The engine emulates 8x8-bit multipliers, alone or as a
+/// MAC block with their adder; any other block (a lone adder, other widths) is refused with
+/// a hawx::Error naming it.
 /// `max_rank` bounds the separable form searched for (0 disables the search).
 std::shared_ptr<const CompiledBlock> compile_block(const ApproxBlock& block, const std::string& name,
                                                    int max_rank = 8);

@@ -21,7 +21,8 @@ struct NamedLibrary {
     int index(const std::string& name) const;
 };
 
-/// Compiles every 8x8 multiplier of `blocks` (others, e.g. adders, are listed in `skipped`),
+/// Compiles every 8x8 multiplier of `blocks` (others, e.g. adders and the multipliers paired
+/// into MAC blocks, are listed in `skipped`),
 /// then adds the exact multipliers as "exact" (signed) and "exact-u" (unsigned) unless those
 /// names are taken.
 NamedLibrary compile_library(const std::vector<std::pair<std::string, std::shared_ptr<ApproxBlock>>>& blocks,

@@ -1,0 +1,289 @@
+#include "mac_kernel.hpp"
+
+#include <ATen/Parallel.h>
+#include <hawx/framework/mac_block.hpp>
+#include <hawx/sdk/error.hpp>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include <tbb/parallel_for.h>
+
+namespace hawx::engine::detail {
+
+namespace {
+
+const CompiledBlock& block_of(const BlockLibrary& lib, const LayerAssignment& a, std::int64_t f, std::int64_t k,
+                              std::int64_t K) {
+    std::size_t i = 0;
+    switch (a.granularity) {
+        case Granularity::Layer: i = static_cast<std::size_t>(a.units[0]); break;
+        case Granularity::Filter: i = static_cast<std::size_t>(a.units[static_cast<std::size_t>(f)]); break;
+        case Granularity::Operation: i = static_cast<std::size_t>(a.units[static_cast<std::size_t>(f * K + k)]); break;
+    }
+    return *lib[i];
+}
+
+// Filters f0..f1 (inclusive) were summed together when a result left the adder's range.
+[[noreturn]] void overflow(const MacFilter& mf, const std::string& label, std::int64_t f0, std::int64_t f1,
+                           std::int64_t value) {
+    throw Error(label + ": " + (f0 == f1 ? "filter " + std::to_string(f0) : "filters " + std::to_string(f0) + "-" + std::to_string(f1)) +
+                ": a sum reached " + std::to_string(value) + ", outside adder '" +
+                mf.adder_name + "' ([" + std::to_string(mf.lo) + ", " + std::to_string(mf.hi) +
+                "]); use a wider adder or one that wraps or saturates (overflow wrap|saturate)");
+}
+
+// The element-wise loops of the kernel, in an AVX2 copy where the CPU has AVX2 (the file is
+// compiled -O3 so they vectorize; see CMakeLists.txt).
+#define HAWX_MAC_LOOPS(attr, suffix)                                                                            \
+    attr void extremes_##suffix(const std::int64_t* v, std::int64_t n, std::int64_t& lo, std::int64_t& hi) {   \
+        std::int64_t l = lo, h = hi;                                                                          \
+        for (std::int64_t i = 0; i < n; ++i) l = v[i] < l ? v[i] : l, h = v[i] > h ? v[i] : h;                \
+        lo = l, hi = h;                                                                                       \
+    }                                                                                                         \
+    attr void lookup_##suffix(const std::int32_t* c, const std::uint8_t* x, std::int64_t* v, std::int64_t n) { \
+        for (std::int64_t i = 0; i < n; ++i) v[i] = c[x[i]];                                                  \
+    }                                                                                                         \
+    attr void plain_add_##suffix(const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::int64_t n) { \
+        _Pragma("GCC ivdep") for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];                       \
+    }
+HAWX_MAC_LOOPS(__attribute__((target("avx2"))), avx2)
+HAWX_MAC_LOOPS(, base)
+#undef HAWX_MAC_LOOPS
+
+const bool kAvx2 = __builtin_cpu_supports("avx2");
+
+void extremes(const std::int64_t* v, std::int64_t n, std::int64_t& lo, std::int64_t& hi) {
+    kAvx2 ? extremes_avx2(v, n, lo, hi) : extremes_base(v, n, lo, hi);
+}
+void lookup(const std::int32_t* c, const std::uint8_t* x, std::int64_t* v, std::int64_t n) {
+    kAvx2 ? lookup_avx2(c, x, v, n) : lookup_base(c, x, v, n);
+}
+
+// One batched addition out = add(a, b) through the filter's adder, checked against its range.
+void add_checked(const MacFilter& mf, const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::int64_t n,
+                 const std::string& label, std::int64_t f0, std::int64_t f1) {
+    if (!mf.adder) {
+        kAvx2 ? plain_add_avx2(a, b, out, n) : plain_add_base(a, b, out, n);
+        return;
+    }
+    mf.adder->add_n(a, b, out, static_cast<std::size_t>(n));
+    std::int64_t lo = mf.lo, hi = mf.hi;
+    extremes(out, n, lo, hi);
+    if (lo < mf.lo) overflow(mf, label, f0, f1, lo);
+    if (hi > mf.hi) overflow(mf, label, f0, f1, hi);
+}
+
+// Sums `count` rows of `width` values (row j at vals + j * width) into row 0 through the
+// binary tree of AccumulationOrder: level by level, node i = add(node 2i, node 2i+1), an
+// odd last node passed up.
+void tree_sum(const MacFilter& mf, std::int64_t* vals, std::int64_t count, std::int64_t width, const std::string& label,
+              std::int64_t f0, std::int64_t f1) {
+    while (count > 1) {
+        const std::int64_t pairs = count / 2;
+        for (std::int64_t i = 0; i < pairs; ++i)
+            add_checked(mf, vals + 2 * i * width, vals + (2 * i + 1) * width, vals + i * width, width, label, f0, f1);
+        if (count % 2) std::copy_n(vals + (count - 1) * width, width, vals + pairs * width);
+        count = pairs + count % 2;
+    }
+}
+
+}  // namespace
+
+MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, const LayerAssignment& a, std::int64_t f,
+                              const std::string& label) {
+    const CompiledBlock& first = block_of(library, a, f, 0, g.K);
+    if (a.granularity == Granularity::Operation)
+        for (std::int64_t k = 1; k < g.K; ++k) {
+            const CompiledBlock& b = block_of(library, a, f, k, g.K);
+            if (b.adder != first.adder || b.tree != first.tree)
+                throw Error(label + ": filter " + std::to_string(f) + " mixes blocks " + first.name + " and " + b.name +
+                            " of different adders or orders; the products of one output share one accumulator");
+        }
+    MacFilter mf;
+    if (!first.adder) return mf;
+    mf.adder = first.adder.get();
+    mf.adder_name = first.adder_name;
+    mf.tree = first.tree;
+    const int bits = first.adder->activation_bits();
+    const bool s = first.adder->is_signed();
+    mf.lo = s ? -(std::int64_t{1} << (bits - 1)) : 0;
+    mf.hi = s ? (std::int64_t{1} << (bits - 1)) - 1 : (std::int64_t{1} << bits) - 1;
+    return mf;
+}
+
+MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& wq, std::int32_t za,
+                  const BlockLibrary& library, const LayerAssignment& a) {
+    MacPart part;
+    part.label = layer_label(layer);
+    part.with_asum = !wq.is_signed;
+    const at::Tensor wc = wq.codes.contiguous();
+    const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+    std::map<std::pair<const CompiledBlock*, std::uint32_t>, std::size_t> made;
+    part.columns.reserve(static_cast<std::size_t>(std::min<std::int64_t>(g.F * g.K, 256 * 64)));
+    std::vector<std::pair<const CompiledBlock*, std::uint32_t>> keys(static_cast<std::size_t>(g.F * g.K));
+    for (std::int64_t f = 0; f < g.F; ++f)
+        for (std::int64_t k = 0; k < g.K; ++k) {
+            const CompiledBlock* b = &block_of(library, a, f, k, g.K);
+            const std::uint32_t code = w[f * g.K + k];
+            keys[static_cast<std::size_t>(f * g.K + k)] = {b, code};
+            if (made.count({b, code})) continue;
+            made[{b, code}] = part.columns.size();
+            std::vector<std::int32_t> col(256);
+            for (std::uint32_t x = 0; x < 256; ++x) col[x] = b->lookup(x, code);
+            part.columns.push_back(std::move(col));
+        }
+    // Pointers only after every column exists (the vector no longer moves).
+    part.column.resize(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) part.column[i] = part.columns[made[keys[i]]].data();
+    part.group_filters.assign(static_cast<std::size_t>(g.G), {});
+    for (std::int64_t f = 0; f < g.F; ++f) {
+        MacFilter mf = filter_accumulation(g, library, a, f, part.label);
+        if (!wq.is_signed) {
+            mf.zw = wq.zero[static_cast<std::size_t>(f)];
+            for (std::int64_t k = 0; k < g.K; ++k)
+                mf.cst += -static_cast<std::int64_t>(za) * w[f * g.K + k] + static_cast<std::int64_t>(za) * mf.zw;
+        }
+        part.filters.push_back(std::move(mf));
+        part.group_filters[static_cast<std::size_t>(f / g.Fg)].push_back(f);
+    }
+    return part;
+}
+
+bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& library, const LayerAssignment& a) {
+    bool any = false;
+    for (const auto& b : library) any = any || b->adder;
+    if (!any) return false;
+    const at::Tensor wc = wq.codes.contiguous();
+    const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
+    for (std::int64_t f = 0; f < g.F; ++f) {
+        const CompiledBlock& b = block_of(library, a, f, 0, g.K);
+        if (!b.adder) {
+            if (a.granularity != Granularity::Operation) continue;
+            for (std::int64_t k = 1; k < g.K; ++k)
+                if (block_of(library, a, f, k, g.K).adder) return true;  // filter_accumulation refuses it
+            continue;
+        }
+        if (!b.adder_exact || a.granularity == Granularity::Operation) return true;
+        // An exact adder changes nothing while every partial sum (a subset sum of the
+        // products, in any order) stays within its range.
+        const MacFilter mf = filter_accumulation(g, library, a, f, "");
+        std::int64_t neg = 0, pos = 0;
+        for (std::int64_t k = 0; k < g.K; ++k) {
+            std::int32_t lo = 0, hi = 0;
+            const std::uint32_t code = w[f * g.K + k];
+            for (std::uint32_t x = 0; x < 256; ++x) lo = std::min(lo, b.lookup(x, code)), hi = std::max(hi, b.lookup(x, code));
+            neg += lo, pos += hi;
+        }
+        if (neg < mf.lo || pos > mf.hi) return true;
+    }
+    return false;
+}
+
+bool same_accumulation(const MacFilter& a, const MacFilter& b) {
+    return a.adder == b.adder && a.tree == b.tree && a.lo == b.lo && a.hi == b.hi;
+}
+
+void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, std::uint8_t zero_code, std::int64_t N,
+             std::int64_t H, std::int64_t W, std::int64_t OH, std::int64_t OW, double* out) {
+    const std::int64_t P = g.linear ? 1 : OH * OW;
+    const std::int64_t rows = N * P;
+    const std::int64_t R = std::clamp<std::int64_t>(65536 / std::max<std::int64_t>(g.K, 1), 16, 256);
+    const std::int64_t tiles = (rows + R - 1) / R;
+    const int threads = std::max(1, at::get_num_threads());
+    const std::vector<TileTask> tasks = tile_tasks(g, part.group_filters, tiles, threads);
+    // Filters of one accumulation are summed side by side: one add_n covers up to kBatch
+    // sums (several filters' tiles), so the per-call cost is spread over more of them.
+    constexpr std::int64_t kBatch = 4096, kBuffer = 32768;
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<std::size_t>& tr) {
+        std::vector<std::uint8_t> cols(static_cast<std::size_t>(g.K * R));
+        std::vector<std::int64_t> acc, asum(static_cast<std::size_t>(R)), vals;
+        for (std::size_t ti = tr.begin(); ti < tr.end(); ++ti) {
+            const TileTask& task = tasks[ti];
+            const std::int64_t r0 = task.tile * R, nr = std::min(R, rows - r0);
+            im2col_tile(g, codes, H, W, OH, OW, task.group, r0, nr, zero_code, cols.data());
+            const auto& fl = part.group_filters[static_cast<std::size_t>(task.group)];
+            for (std::int64_t fi = task.f0; fi < task.f1;) {
+                const MacFilter& mf = part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi)])];
+                const std::int64_t S = std::min<std::int64_t>(mf.tree, g.K);
+                std::int64_t nb = 1;
+                while (fi + nb < task.f1 && (nb + 1) * nr <= kBatch && S * (nb + 1) * nr <= kBuffer &&
+                       same_accumulation(part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi + nb)])], mf))
+                    ++nb;
+                const std::int64_t E = nb * nr;
+                const std::int64_t f_first = fl[static_cast<std::size_t>(fi)], f_last = fl[static_cast<std::size_t>(fi + nb - 1)];
+                acc.assign(static_cast<std::size_t>(E), 0);
+                if (static_cast<std::int64_t>(vals.size()) < S * E) vals.resize(static_cast<std::size_t>(S * E));
+                for (std::int64_t k0 = 0; k0 < g.K; k0 += S) {
+                    const std::int64_t n = std::min(S, g.K - k0);
+                    for (std::int64_t j = 0; j < n; ++j)
+                        for (std::int64_t b = 0; b < nb; ++b) {
+                            const std::int64_t f = fl[static_cast<std::size_t>(fi + b)];
+                            lookup(part.column[static_cast<std::size_t>(f * g.K + k0 + j)], cols.data() + (k0 + j) * nr,
+                                   vals.data() + j * E + b * nr, nr);
+                        }
+                    tree_sum(mf, vals.data(), n, E, part.label, f_first, f_last);
+                    add_checked(mf, acc.data(), vals.data(), acc.data(), E, part.label, f_first, f_last);
+                }
+                if (part.with_asum) {
+                    std::fill_n(asum.begin(), nr, 0);
+                    for (std::int64_t k = 0; k < g.K; ++k) {
+                        const std::uint8_t* x = cols.data() + k * nr;
+                        for (std::int64_t r = 0; r < nr; ++r) asum[static_cast<std::size_t>(r)] += x[r];
+                    }
+                }
+                for (std::int64_t b = 0; b < nb; ++b) {
+                    const std::int64_t f = fl[static_cast<std::size_t>(fi + b)];
+                    const MacFilter& fb = part.filters[static_cast<std::size_t>(f)];
+                    const std::int64_t* a = acc.data() + b * nr;
+                    // Zero-point terms of unsigned quantization stay exact (outside the MAC's adder).
+                    for (std::int64_t r = 0; r < nr; ++r) {
+                        const std::int64_t row = r0 + r, img = row / P, p = row % P;
+                        const std::int64_t zp = part.with_asum ? -std::int64_t{fb.zw} * asum[static_cast<std::size_t>(r)] : 0;
+                        out[(img * g.F + f) * P + p] = static_cast<double>(a[r] + zp + fb.cst);
+                    }
+                }
+                fi += nb;
+            }
+        }
+    });
+}
+
+std::string describe_mac(const MacPart& part) {
+    std::map<std::string, std::int64_t> count;
+    for (const auto& mf : part.filters)
+        ++count[mf.adder ? "adder " + mf.adder_name + " " + AccumulationOrder{mf.tree}.str() : "exact sums"];
+    std::ostringstream os;
+    os << "mac (products through their adders, one add_n per step):";
+    for (const auto& [what, n] : count) os << " " << what << " (" << n << " filters);";
+    return os.str();
+}
+
+std::int64_t mac_sum(const MacFilter& mf, const std::vector<std::int64_t>& products, const std::string& label,
+                     std::int64_t f) {
+    // One scalar addition at a time, written for clarity rather than through tree_sum.
+    const auto add1 = [&](std::int64_t a, std::int64_t b) {
+        if (!mf.adder) return a + b;
+        std::int64_t r = 0;
+        mf.adder->add_n(&a, &b, &r, 1);
+        if (r < mf.lo || r > mf.hi) overflow(mf, label, f, f, r);
+        return r;
+    };
+    std::int64_t acc = 0;
+    const std::size_t S = static_cast<std::size_t>(mf.tree);
+    for (std::size_t k0 = 0; k0 < products.size(); k0 += S) {
+        std::vector<std::int64_t> level(products.begin() + static_cast<std::ptrdiff_t>(k0),
+                                        products.begin() + static_cast<std::ptrdiff_t>(std::min(products.size(), k0 + S)));
+        while (level.size() > 1) {
+            std::vector<std::int64_t> next;
+            for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(add1(level[i], level[i + 1]));
+            if (level.size() % 2) next.push_back(level.back());
+            level = std::move(next);
+        }
+        acc = add1(acc, level[0]);
+    }
+    return acc;
+}
+
+}  // namespace hawx::engine::detail
