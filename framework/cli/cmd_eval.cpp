@@ -96,6 +96,7 @@ int eval_command(const Args& args) {
     if (!model.empty() && model != meta.model)
         throw Error(checkpoint + ": holds model " + meta.model + ", not " + model);
     const auto descs = net->layer_descs();
+    if (setup) eo.auto_trees = pipeline::auto_mac_trees(*setup, descs.size(), std::cout);
     engine::ModelAssignment approx;
     if (!config.empty()) approx = engine::parse_assignment(config, lib.names, descs);
     // Calibrate on training images only (never on validation or test data).

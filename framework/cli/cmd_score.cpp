@@ -131,6 +131,7 @@ int score_command(const Args& args) {
                     std::to_string(profile_set.size()) + " images)");
     engine::EngineOptions eo;
     eo.threads = static_cast<int>(threads);
+    eo.auto_trees = pipeline::auto_mac_trees(setup, net->layer_descs().size(), std::cout);
     engine::Engine eng(lib.blocks, eo);
     at::set_num_threads(eng.options().threads);
     const auto L = net->layer_descs().size();

@@ -289,6 +289,65 @@ TEST_P(MacKernel, ASumOutsideTheAddersRangeIsAnErrorNamingLayerFilterAndAdder) {
               true);
 }
 
+TEST_P(MacKernel, OrderAutoIsTheTreeTheLayerIsGiven) {
+    // A MAC of order auto (tree 0) with the layer's tree S computes what tree:S computes, in
+    // the kernel and in the reference; S = 1 is sequential. The orders differ on these
+    // inputs (checked: saturation of partial sums, the only way orders differ for LOA, see
+    // LoaEtaAndTruncatedSumsDoNotDependOnTheOrderWithinRange), so a kernel that ignored S would fail.
+    const bool s = GetParam();
+    auto t4 = std::make_shared<blocks::TruncatedMul>(P<blocks::TruncatedMul>().b("signed", s).i("k", 4).get());
+    const auto loa = make_adder(Kind::Loa, s ? 16 : 17, s, "saturate", 6);
+    const BlockLibrary autolib{mac(t4, "T4", loa, "LOA6", 0, "AUTO")};
+    for (const Case& c : cases()) {
+        const WeightQuant wq = random_weights(c.desc, s, 5);
+        const std::int32_t za = s ? 0 : 11;
+        const at::Tensor codes = random_codes(c, 3, 7);
+        const LayerAssignment a{Granularity::Layer, {0}};
+        std::vector<at::Tensor> outs;
+        for (int tree : {1, 3, 16}) {
+            const BlockLibrary fixed{mac(t4, "T4", loa, "LOA6", tree, "FIXED")};
+            const at::Tensor want = LayerKernel(c.desc, wq, za, fixed, a, KernelPath::Auto).accumulate(codes).to(at::kLong);
+            const at::Tensor got =
+                LayerKernel(c.desc, wq, za, autolib, a, KernelPath::Auto, {-128, 255}, tree).accumulate(codes).to(at::kLong);
+            EXPECT_TRUE(at::equal(got, want)) << c.name << " tree " << tree;
+            EXPECT_TRUE(at::equal(reference_accumulate(c.desc, wq, za, autolib, a, codes, tree), want)) << c.name << " tree " << tree;
+            outs.push_back(want);
+        }
+        // Unsigned products are all >= 0: a saturated sum stays saturated, so every order agrees.
+        if (s && c.desc.fan_in() >= 16) EXPECT_FALSE(at::equal(outs[0], outs[2])) << c.name << ": sequential equals tree:16";
+    }
+    EXPECT_EQ(parse_accumulation_order("auto").tree, 0);
+    EXPECT_EQ(parse_accumulation_order("auto").str(), "auto");
+}
+
+TEST(WideAdders, LoaEtaAndTruncatedSumsDoNotDependOnTheOrderWithinRange) {
+    // LOA (OR-ed low parts, carry-in = AND of bit k-1), ETA-I ((a ^ b) | smear(a & b)) and
+    // truncation are associative and commutative on the low part and carry the same total
+    // into the exact upper part, so within range every order gives one sum (only saturation
+    // tells orders apart). Exhaustive over triples of 6-bit addends of a 10-bit adder, k = 4,
+    // both signs; a deliberately order-dependent rule (carry-in from the low part's OR
+    // instead of its AND) shows the check can fail.
+    for (bool s : {false, true})
+        for (Kind kind : {Kind::Loa, Kind::Eta, Kind::Trunc}) {
+            const auto add = make_adder(kind, 10, s, "carry", 4);
+            const auto f = [&](std::int64_t x, std::int64_t y) {
+                std::int64_t r = 0;
+                add->add_n(&x, &y, &r, 1);
+                return r;
+            };
+            int differ = 0;
+            const std::int64_t lo = s ? -32 : 0;
+            for (std::int64_t a = lo; a < lo + 64; ++a)
+                for (std::int64_t b = lo; b < lo + 64; ++b)
+                    for (std::int64_t c = lo; c < lo + 64; ++c) differ += (f(f(a, b), c) != f(a, f(b, c))) + (f(f(a, b), c) != f(f(c, a), b));
+            EXPECT_EQ(differ, 0) << static_cast<int>(kind) << " signed " << s;
+        }
+    const auto or_carry = [](std::int64_t a, std::int64_t b) {
+        return (((a >> 4) + (b >> 4) + (((a | b) >> 3) & 1)) << 4) | ((a | b) & 15);
+    };
+    EXPECT_NE(or_carry(or_carry(0, 0), 8), or_carry(0, or_carry(0, 8)));  // 24 vs 40
+}
+
 INSTANTIATE_TEST_SUITE_P(Signedness, MacKernel, ::testing::Values(true, false),
                          [](const auto& i) { return i.param ? "Signed" : "Unsigned"; });
 
@@ -358,7 +417,7 @@ TEST(MacManifest, BadEntriesAreOneLineErrorsNamingTheEntry) {
     EXPECT_EQ(instantiate_error(mac_manifest({{"name", "M"}, {"multiplier", "EX"}, {"adder", "T4"}})),
               "/x/m.json: blocks[3] (M): adder 'T4' is a multiplier");
     EXPECT_EQ(instantiate_error(mac_manifest({{"name", "M"}, {"multiplier", "EX"}, {"adder", "LOA6"}, {"order", "tree:1"}})),
-              "/x/m.json: blocks[3] (M): order 'tree:1' is neither 'sequential' nor 'tree:S' with S in 2..4096");
+              "/x/m.json: blocks[3] (M): order 'tree:1' is neither 'sequential', 'tree:S' with S in 2..4096, nor 'auto'");
     EXPECT_EQ(instantiate_error(mac_manifest({{"name", "M"}, {"multiplier", "EX"}, {"adder", "LOA6"}, {"adders", 1}})),
               "/x/m.json: blocks[3] (M): unknown key 'adders' (valid: name, multiplier, adder, order)");
     EXPECT_EQ(instantiate_error(mac_manifest({{"name", "M"}, {"multiplier", "EX"}, {"adder", "LOA6"}},

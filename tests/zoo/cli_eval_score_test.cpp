@@ -114,6 +114,83 @@ TEST(EvalScoreCli, ScoresUnsignedBlocksOnAnUnsignedProfile) {
 
 namespace {
 
+long correct_on(const std::string& out, const std::string& what);
+
+// A manifest with a T4 multiplier, a saturating 16-bit LOA accumulator (sums saturate, so orders differ) and the MAC blocks `macs`; one dataflow
+// accelerator with `dataflow` params.
+std::string mac_manifest(const ZooTempDir& dir, const std::string& name, const nlohmann::json& macs,
+                         const nlohmann::json& dataflow) {
+    nlohmann::json blocks = {
+        {{"name", "EX"}, {"component", "core.exact_mul"}},
+        {{"name", "T4"}, {"component", "core.truncated_mul"}, {"params", {{"k", 4}}}},
+        {{"name", "LOA"}, {"component", "core.loa_add"}, {"params", {{"bits", 16}, {"k", 5}, {"overflow", "saturate"}}}}};
+    for (const auto& m : macs) blocks.push_back(m);
+    const std::string path = dir.file(name + ".json");
+    std::ofstream(path) << nlohmann::json{
+        {"hawx", 1},
+        {"name", name},
+        {"blocks", blocks},
+        {"accelerators", {{{"name", "dataflow"}, {"component", "accelerators.dataflow"}, {"params", dataflow}}}}}
+                               .dump();
+    return path;
+}
+
+}  // namespace
+
+// Issue 18: a MAC block of order "auto" sums each layer with a tree of that layer's SIMD lanes
+// on the manifest's dataflow accelerator: the same images right as naming tree:SIMD per layer.
+TEST(EvalScoreCli, MacOrderAutoIsTheDataflowSimdOfEachLayer) {
+    ZooTempDir dir;
+    const std::string ck = train(dir);
+    const nlohmann::json folded = {{"pe", "1"}, {"simd", "5,15,10,6,4"}, {"exact", "EX"}};
+    const std::string autom = mac_manifest(
+        dir, "auto", {{{"name", "M"}, {"multiplier", "T4"}, {"adder", "LOA"}, {"order", "auto"}}}, folded);
+    nlohmann::json named = nlohmann::json::array();
+    for (int s : {5, 15, 10, 6, 4})
+        named.push_back({{"name", "M" + std::to_string(s)}, {"multiplier", "T4"}, {"adder", "LOA"}, {"order", "tree:" + std::to_string(s)}});
+    named.push_back({{"name", "MS"}, {"multiplier", "T4"}, {"adder", "LOA"}, {"order", "sequential"}});
+    const std::string namedm = mac_manifest(dir, "named", named, folded);
+    const auto eval = [&](const std::string& m, const std::string& config) {
+        const Result r = hawx_cmd("eval --checkpoint '" + ck + "' --manifest '" + m + "' --config '" + config +
+                                  "' --limit 1000 --threads 1 --verbose");
+        EXPECT_EQ(r.code, 0) << r.out << r.err;
+        return r;
+    };
+    const Result a = eval(autom, "1-5:M");
+    EXPECT_NE(a.out.find("MAC order auto: tree:SIMD per layer from dataflow accelerator 'dataflow' (simd 5,15,10,6,4)"),
+              std::string::npos) << a.out;
+    for (const char* t : {"adder LOA tree:5", "adder LOA tree:15", "adder LOA tree:10", "adder LOA tree:6", "adder LOA tree:4"})
+        EXPECT_NE(a.out.find(t), std::string::npos) << t << "\n" << a.out;
+    const Result n = eval(namedm, "1:M5 2:M15 3:M10 4:M6 5:M4");
+    EXPECT_EQ(correct_on(a.out, "approximate:"), correct_on(n.out, "approximate:")) << a.out << n.out;
+    EXPECT_GE(correct_on(a.out, "approximate:"), 0) << a.out;
+
+    // Without a dataflow accelerator auto is sequential, and says so.
+    const std::string plain = dir.file("plain.json");
+    {
+        auto j = nlohmann::json::parse(hawx::test::slurp(autom));
+        j.erase("accelerators");
+        std::ofstream(plain) << j.dump();
+    }
+    const Result p = eval(plain, "1-5:M");
+    EXPECT_NE(p.out.find("MAC order auto: sequential in every layer (no dataflow accelerator in the manifest)"),
+              std::string::npos) << p.out;
+    EXPECT_EQ(correct_on(p.out, "approximate:"), correct_on(eval(namedm, "1-5:MS").out, "approximate:"));
+
+    // A folding the tool derives, or a list that does not fit the model, is refused.
+    for (const auto& [params, message] : std::vector<std::pair<nlohmann::json, std::string>>{
+             {{{"folding", "target_fps"}, {"exact", "EX"}}, "its folding is target_fps; give explicit pe and simd lists"},
+             {{{"simd", "5,15,10"}, {"exact", "EX"}}, "which has 3 entries for a model of 5 approximable layers"}}) {
+        const std::string m = mac_manifest(dir, "bad", {{{"name", "M"}, {"multiplier", "T4"}, {"adder", "LOA"}, {"order", "auto"}}}, params);
+        const Result r = hawx_cmd("eval --checkpoint '" + ck + "' --manifest '" + m + "' --config '1-5:M' --limit 100");
+        EXPECT_EQ(r.code, 2) << r.out << r.err;
+        EXPECT_TRUE(!r.err.empty() && r.err.find('\n') == r.err.size() - 1) << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    }
+}
+
+namespace {
+
 // The number of test images a `hawx eval` line ("float:  61.33%  (6133/10000, ...") counts right.
 long correct_on(const std::string& out, const std::string& what) {
     const auto at = out.find(what);

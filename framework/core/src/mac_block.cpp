@@ -7,6 +7,7 @@ namespace hawx {
 
 AccumulationOrder parse_accumulation_order(const std::string& text) {
     if (text == "sequential") return {1};
+    if (text == "auto") return {0};
     if (text.rfind("tree:", 0) == 0) {
         const std::string n = text.substr(5);
         if (!n.empty() && n.size() <= 4 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -14,7 +15,7 @@ AccumulationOrder parse_accumulation_order(const std::string& text) {
             if (s >= 2 && s <= 4096) return {s};
         }
     }
-    throw Error("order '" + text + "' is neither 'sequential' nor 'tree:S' with S in 2..4096");
+    throw Error("order '" + text + "' is neither 'sequential', 'tree:S' with S in 2..4096, nor 'auto'");
 }
 
 MacBlock::MacBlock(std::shared_ptr<ApproxBlock> multiplier, std::string multiplier_name, std::shared_ptr<ApproxBlock> adder,

@@ -239,7 +239,7 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
         s.kernels.emplace_front(a, std::make_unique<LayerKernel>(
                                        layer, wq, aq.zero, library_, a,
                                        options_.path == KernelPath::Reference ? KernelPath::Gather : options_.path,
-                                       std::array<std::int32_t, 2>{aq.qmin, aq.qmax}));
+                                       std::array<std::int32_t, 2>{aq.qmin, aq.qmax}, options_.auto_tree(layer.index)));
         // Large layers keep fewer kernels: a gather kernel holds a table column per weight.
         const std::size_t cap = layer.fan_in() * layer.out_channels > (std::int64_t{1} << 20)
                                     ? std::min<std::size_t>(2, options_.kernels_per_layer)
@@ -310,6 +310,7 @@ at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, cons
             const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
             p.codes = quantize_codes(x.detach(), p.act, label(layer).c_str());
             p.output = y;
+            p.auto_tree = options_.auto_tree(layer.index);
             profile_.push_back(std::move(p));
             return y;
         }

@@ -297,7 +297,7 @@ at::Tensor LayerKernel::Impl::conv(const at::Tensor& xs, const at::Tensor& ws) c
 
 LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int32_t act_zero,
                          const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path,
-                         std::array<std::int32_t, 2> act_range)
+                         std::array<std::int32_t, 2> act_range, int auto_tree)
     : impl_(std::make_unique<Impl>()) {
     validate_assignment(layer, library, assignment);
     Impl& m = *impl_;
@@ -313,12 +313,12 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     const at::Tensor wc = wq.codes.contiguous();
     const std::uint8_t* w = wc.data_ptr<std::uint8_t>();
     m.act_range = act_range;
-    if (detail::mac_needed(g, wq, library, assignment)) {
+    if (detail::mac_needed(g, wq, library, assignment, auto_tree)) {
         for (int b : assignment.units)
             if (library[static_cast<std::size_t>(b)]->is_signed != wq.is_signed)
                 throw Error(layer_label(layer) + ": block '" + library[static_cast<std::size_t>(b)]->name +
                             "' does not match the layer's quantization signedness");
-        m.mac = detail::build_mac(g, layer, wq, m.za, library, assignment);
+        m.mac = detail::build_mac(g, layer, wq, m.za, library, assignment, auto_tree);
         m.double_out = true;
         return;
     }
@@ -782,7 +782,8 @@ void validate_assignment(const LayerDesc& layer, const BlockLibrary& library, co
 }
 
 at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& wq, std::int32_t act_zero,
-                                const BlockLibrary& library, const LayerAssignment& a, const at::Tensor& codes_in) {
+                                const BlockLibrary& library, const LayerAssignment& a, const at::Tensor& codes_in,
+                                int auto_tree) {
     validate_assignment(layer, library, a);
     const Geometry g = geometry_of(layer);
     const at::Tensor codes = codes_in.contiguous();
@@ -802,7 +803,7 @@ at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& wq, s
     std::int64_t* o = out.data_ptr<std::int64_t>();
     const std::string label = layer_label(layer);
     std::vector<detail::MacFilter> accumulation;
-    for (std::int64_t f = 0; f < g.F; ++f) accumulation.push_back(detail::filter_accumulation(g, library, a, f, label));
+    for (std::int64_t f = 0; f < g.F; ++f) accumulation.push_back(detail::filter_accumulation(g, library, a, f, label, auto_tree));
     std::vector<std::int64_t> products(static_cast<std::size_t>(g.K));
     for (std::int64_t n = 0; n < N; ++n)
         for (std::int64_t f = 0; f < g.F; ++f) {

@@ -92,7 +92,7 @@ void tree_sum(const MacFilter& mf, std::int64_t* vals, std::int64_t count, std::
 }  // namespace
 
 MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, const LayerAssignment& a, std::int64_t f,
-                              const std::string& label) {
+                              const std::string& label, int auto_tree) {
     const CompiledBlock& first = block_of(library, a, f, 0, g.K);
     if (a.granularity == Granularity::Operation)
         for (std::int64_t k = 1; k < g.K; ++k) {
@@ -105,7 +105,7 @@ MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, co
     if (!first.adder) return mf;
     mf.adder = first.adder.get();
     mf.adder_name = first.adder_name;
-    mf.tree = first.tree;
+    mf.tree = first.tree == 0 ? std::max(1, auto_tree) : first.tree;
     const int bits = first.adder->activation_bits();
     const bool s = first.adder->is_signed();
     mf.lo = s ? -(std::int64_t{1} << (bits - 1)) : 0;
@@ -114,7 +114,7 @@ MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, co
 }
 
 MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& wq, std::int32_t za,
-                  const BlockLibrary& library, const LayerAssignment& a) {
+                  const BlockLibrary& library, const LayerAssignment& a, int auto_tree) {
     MacPart part;
     part.label = layer_label(layer);
     part.with_asum = !wq.is_signed;
@@ -139,7 +139,7 @@ MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& 
     for (std::size_t i = 0; i < keys.size(); ++i) part.column[i] = part.columns[made[keys[i]]].data();
     part.group_filters.assign(static_cast<std::size_t>(g.G), {});
     for (std::int64_t f = 0; f < g.F; ++f) {
-        MacFilter mf = filter_accumulation(g, library, a, f, part.label);
+        MacFilter mf = filter_accumulation(g, library, a, f, part.label, auto_tree);
         if (!wq.is_signed) {
             mf.zw = wq.zero[static_cast<std::size_t>(f)];
             for (std::int64_t k = 0; k < g.K; ++k)
@@ -151,7 +151,8 @@ MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& 
     return part;
 }
 
-bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& library, const LayerAssignment& a) {
+bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& library, const LayerAssignment& a,
+                int auto_tree) {
     bool any = false;
     for (const auto& b : library) any = any || b->adder;
     if (!any) return false;
@@ -168,7 +169,7 @@ bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& li
         if (!b.adder_exact || a.granularity == Granularity::Operation) return true;
         // An exact adder changes nothing while every partial sum (a subset sum of the
         // products, in any order) stays within its range.
-        const MacFilter mf = filter_accumulation(g, library, a, f, "");
+        const MacFilter mf = filter_accumulation(g, library, a, f, "", auto_tree);
         std::int64_t neg = 0, pos = 0;
         for (std::int64_t k = 0; k < g.K; ++k) {
             std::int32_t lo = 0, hi = 0;

@@ -31,10 +31,12 @@ struct MacPart {
 
 // True when some filter's adder must be emulated: it is not exact, or an exact adder's
 // range does not provably hold every partial sum of that filter (then overflow decides).
-bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& library, const LayerAssignment& a);
+// `auto_tree`: the tree size this layer gives blocks of order "auto" (tree 0).
+bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& library, const LayerAssignment& a,
+                int auto_tree);
 
 MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& wq, std::int32_t za,
-                  const BlockLibrary& library, const LayerAssignment& a);
+                  const BlockLibrary& library, const LayerAssignment& a, int auto_tree);
 
 // Accumulators [N, F, OH, OW] (or [N, F]) into `out`.
 void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, std::uint8_t zero_code, std::int64_t N,
@@ -51,6 +53,6 @@ std::int64_t mac_sum(const MacFilter& mf, const std::vector<std::int64_t>& produ
 // The accumulation a filter's blocks define (the adder of its first position's block;
 // every position must agree); throws hawx::Error naming the layer otherwise.
 MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, const LayerAssignment& a, std::int64_t f,
-                              const std::string& label);
+                              const std::string& label, int auto_tree);
 
 }  // namespace hawx::engine::detail

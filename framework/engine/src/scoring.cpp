@@ -74,7 +74,7 @@ void add_adder_scores(const std::vector<LayerProfile>& records, const BlockLibra
                 if (r.layer.index != t.layers[li].index) continue;
                 if (!r.grad().defined()) throw Error(detail::layer_label(r.layer) + ": scoring an adder needs dL/dy (run backward first)");
                 const LayerAssignment a{Granularity::Layer, {0}};
-                const LayerKernel mac(r.layer, *r.weights, r.act.zero, with, a, KernelPath::Auto);
+                const LayerKernel mac(r.layer, *r.weights, r.act.zero, with, a, KernelPath::Auto, {-128, 255}, r.auto_tree);
                 const LayerKernel sum(r.layer, *r.weights, r.act.zero, without, a, KernelPath::Auto);
                 const at::Tensor dy = (mac.accumulate(r.codes).to(at::kDouble) - sum.accumulate(r.codes).to(at::kDouble)).abs();
                 const at::Tensor g = r.grad().to(at::kDouble).abs().reshape(dy.sizes());

@@ -1,6 +1,7 @@
 #include "hawx/pipeline/experiment.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 #include "hawx/data/datasets.hpp"
 #include "hawx/framework/mac_block.hpp"
@@ -90,6 +91,37 @@ Experiment make_experiment(const ManifestSetup& setup, std::ostream& notes) {
     e.resolved_json = setup.resolved->to_json();
     e.hash = experiment_hash(e.resolved_json);
     return e;
+}
+
+std::vector<int> auto_mac_trees(const ManifestSetup& setup, std::size_t layers, std::ostream& log) {
+    const auto& macs = setup.manifest().macs;
+    if (std::none_of(macs.begin(), macs.end(), [](const MacRef& m) { return m.order == "auto"; })) return {};
+    std::string from, simd;
+    for (const auto& a : setup.resolved->accelerators) {
+        if (a.ref.component != "accelerators.dataflow") continue;
+        if (a.params.get_string("folding") != "explicit")
+            throw Error(setup.file() + ": MAC blocks of order auto take the SIMD lists of dataflow accelerator '" +
+                        a.ref.name + "', but its folding is " + a.params.get_string("folding") +
+                        "; give explicit pe and simd lists or name the order");
+        const std::string s = a.params.get_string("simd");
+        if (!from.empty() && s != simd)
+            throw Error(setup.file() + ": MAC blocks of order auto take the SIMD of the dataflow accelerator, but " + from +
+                        " (simd " + simd + ") and " + a.ref.name + " (simd " + s + ") differ; name the order");
+        if (from.empty()) from = a.ref.name, simd = s;
+    }
+    if (from.empty()) {
+        log << "MAC order auto: sequential in every layer (no dataflow accelerator in the manifest)\n";
+        return {};
+    }
+    std::vector<int> trees;
+    std::stringstream ss(simd);
+    for (std::string item; std::getline(ss, item, ',');) trees.push_back(std::stoi(item));  // validated by the plugin
+    if (trees.size() != 1 && trees.size() != layers)
+        throw Error(setup.file() + ": MAC blocks of order auto take the simd list of dataflow accelerator '" + from +
+                    "', which has " + std::to_string(trees.size()) + " entries for a model of " + std::to_string(layers) +
+                    " approximable layers");
+    log << "MAC order auto: tree:SIMD per layer from dataflow accelerator '" << from << "' (simd " << simd << ")\n";
+    return trees;
 }
 
 std::string experiment_hash(const nlohmann::json& resolved) {

@@ -64,6 +64,8 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     const InputSpec& spec = *w.md.meta.input;
     CostModel costs(ex, w.shapes);
     costs.check_hosts(w.md.meta.model);
+    engine::EngineOptions eo = engine_options(*ex.spec);
+    eo.auto_trees = auto_mac_trees(*ex.setup, w.shapes.size(), std::cout);
 
     // --- the run folder (resumed when the same experiment was interrupted). Under mpirun,
     // rank 0 owns every file and the strategies; the other ranks only evaluate.
@@ -77,7 +79,7 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         std::filesystem::create_directories(folder->file("search"));
     }
 
-    engine::Engine eng(ex.blocks.library.blocks, engine_options(*ex.spec));
+    engine::Engine eng(ex.blocks.library.blocks, eo);
     at::set_num_threads(eng.options().threads);
     const std::size_t L = net.layer_descs().size();
     std::cout << "\nmodel: " << w.md.meta.model << " (" << w.md.meta.options.to_string() << "), " << L

@@ -21,11 +21,15 @@ namespace hawx {
 ///   shorter) are summed by a binary adder tree (level by level, node i of the next level =
 ///   add(node 2i, node 2i+1), an odd last node passed up unchanged), then acc <- add(acc,
 ///   tree output) over the groups g (FINN: S SIMD lanes of a PE, then the fold).
+/// - tree = 0, "auto": the accelerator's order, per layer: tree:SIMD of that layer from the
+///   manifest's dataflow accelerator, sequential without one (the run says which).
 struct AccumulationOrder {
     int tree = 1;
-    std::string str() const { return tree == 1 ? "sequential" : "tree:" + std::to_string(tree); }
+    std::string str() const {
+        return tree == 0 ? "auto" : tree == 1 ? "sequential" : "tree:" + std::to_string(tree);
+    }
 };
-/// "sequential" or "tree:S" with S in 2..4096; throws hawx::Error naming `text` otherwise.
+/// "sequential", "tree:S" with S in 2..4096 or "auto"; throws hawx::Error naming `text` otherwise.
 AccumulationOrder parse_accumulation_order(const std::string& text);
 
 class HAWX_VISIBLE MacBlock final : public ApproxBlock {

@@ -32,6 +32,15 @@ struct EngineOptions {
     /// Kernels kept per layer for the assignments used most recently (layers with more than
     /// 2^20 weights keep at most 2): a sweep that alternates a layer between blocks reuses them.
     std::size_t kernels_per_layer = 8;
+    /// Adder tree size per layer (index l - 1) for MAC blocks of order "auto"; a layer
+    /// beyond the list, or a 1, sums sequentially. One entry applies to every layer.
+    std::vector<int> auto_trees;
+    int auto_tree(int layer_index) const {
+        if (auto_trees.empty()) return 1;
+        if (auto_trees.size() == 1) return auto_trees[0];
+        const std::size_t i = static_cast<std::size_t>(layer_index - 1);
+        return i < auto_trees.size() ? auto_trees[i] : 1;
+    }
 };
 
 enum class Mode {
@@ -52,6 +61,7 @@ struct LayerProfile {
     const WeightQuant* weights = nullptr;  ///< owned by the engine; valid until weights change
     at::Tensor codes;        ///< uint8 activation codes, [N, C, H, W] or [N, in]
     at::Tensor output;       ///< the layer output (retains its gradient after backward)
+    int auto_tree = 1;       ///< EngineOptions::auto_tree of this layer
     /// dL/dy for every output element (float, shape of `output`); undefined before backward.
     at::Tensor grad() const { return output.grad(); }
 };

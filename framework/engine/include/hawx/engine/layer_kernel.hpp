@@ -47,9 +47,11 @@ public:
     /// `act_range` is the [min, max] activation VALUE the codes can hold (ActQuant's
     /// [qmin, qmax]); codes outside it are refused. A narrower range (e.g. 0..127 after a
     /// ReLU) lets the separable path prove exactness with fewer reduction chunks.
+    /// `auto_tree` is the adder tree size S this layer gives MAC blocks of order "auto"
+    /// (1: sequential).
     LayerKernel(const LayerDesc& layer, const WeightQuant& weights, std::int32_t act_zero,
                 const BlockLibrary& library, const LayerAssignment& assignment, KernelPath path,
-                std::array<std::int32_t, 2> act_range = {-128, 255});
+                std::array<std::int32_t, 2> act_range = {-128, 255}, int auto_tree = 1);
     ~LayerKernel();
     LayerKernel(const LayerKernel&) = delete;
     LayerKernel& operator=(const LayerKernel&) = delete;
@@ -85,7 +87,7 @@ private:
 /// T_b[a][w] directly. Returns int64 accumulators, shape as LayerKernel::accumulate.
 at::Tensor reference_accumulate(const LayerDesc& layer, const WeightQuant& weights, std::int32_t act_zero,
                                 const BlockLibrary& library, const LayerAssignment& assignment,
-                                const at::Tensor& codes);
+                                const at::Tensor& codes, int auto_tree = 1);
 
 /// Output spatial size of a conv layer for an input of h x w.
 std::array<std::int64_t, 2> output_size(const LayerDesc& layer, std::int64_t h, std::int64_t w);

@@ -31,6 +31,13 @@ ManifestSetup open_manifest(const std::string& path);
 /// The same for a manifest already parsed (tests).
 ManifestSetup open_manifest(const Manifest& manifest);
 
+/// Adder tree sizes per layer (EngineOptions::auto_trees) for MAC blocks of order "auto":
+/// the SIMD list of the manifest's dataflow accelerator; empty (sequential) without one or
+/// without such blocks. Writes one line on `log` saying what it chose; throws hawx::Error
+/// when two dataflow accelerators disagree, when one derives its folding (target_fps) or when
+/// its list does not have one entry or one per layer (`layers`).
+std::vector<int> auto_mac_trees(const ManifestSetup& setup, std::size_t layers, std::ostream& log);
+
 /// The blocks a search chooses among: the manifest's 8x8 multipliers compiled for the engine.
 /// Search block b is library block b; the library also holds the built-in exact multipliers
 /// ("exact", "exact-u") after the manifest's blocks.
