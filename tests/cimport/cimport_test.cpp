@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <hawx/sdk/error_metrics.hpp>
 
 #include "hawx/cimport/c_import.hpp"
 #include "hawx/sdk/error.hpp"
@@ -541,4 +542,53 @@ TEST(CImportPlugin, GeneratedPluginBuildsAndMatchesReference) {
         EXPECT_NE(b->cost().source.find("no hardware cost"), std::string::npos);
     }
     // blocks destroyed above; the library stays loaded (no dlclose needed in a test)
+}
+
+// Issue 18: EvoApproxLib-style adders up to 32-bit operands (33-bit sums) build into plugins
+// whose add_n calls the C function per sum and returns the full sum; checked against a LOA
+// rule written here, at the carry-out edges and on sampled pairs.
+TEST(CImportPlugin, A32BitCAdderSumsThroughAddNWithItsCarryOut) {
+    TempDir t;
+    const std::string c = t.file("add32u_L8T.c");
+    write_file(c, "#include <stdint.h>\n// MAE = 96\n"
+                  "uint64_t add32u_L8T(const uint64_t A, const uint64_t B)\n{\n"
+                  "  uint64_t lo = (A | B) & 0xFFu, cin = (A >> 7) & (B >> 7) & 1u;\n"
+                  "  return ((((A >> 8) + (B >> 8) + cin) << 8) | lo) & 0x1FFFFFFFFull;\n}\n");
+    const Circuit circuit = hawx::cimport::parse_file(c);
+    EXPECT_EQ(circuit.a_bits, 32);
+    EXPECT_EQ(circuit.result_bits(), 33);
+    const std::string cpp = t.file("plugin.cpp"), obj = t.file("add.o"), so = t.file("hawx_wide.so");
+    write_file(cpp, hawx::cimport::plugin_source({circuit}, "wide", Options{}));
+    const std::string cc = std::string(HAWX_CIMPORT_CC) + " -c -fPIC -O1 -o '" + obj + "' '" + c + "'";
+    ASSERT_EQ(std::system(cc.c_str()), 0) << cc;
+    const std::string cxx = std::string(HAWX_CIMPORT_CXX) + " -std=c++17 -shared -fPIC -O0 -DBOOST_DLL_USE_STD_FS -I'" +
+                            HAWX_CIMPORT_SDK_INCLUDE + "' -I'" + HAWX_CIMPORT_SDK_BUILD_INCLUDE + "' -o '" + so + "' '" + cpp +
+                            "' '" + obj + "' 2> '" + t.file("cxx.log") + "'";
+    ASSERT_EQ(std::system(cxx.c_str()), 0) << cxx << "\n" << read_file(t.file("cxx.log"));
+    void* lib = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(lib, nullptr) << dlerror();
+    auto entry = reinterpret_cast<hawx::PluginEntry*>(
+        const_cast<void*>(*static_cast<const void* const*>(dlsym(lib, hawx::kPluginEntrySymbol))));
+    TestRegistry reg;
+    entry()->register_components(reg);
+    auto b = reg.blocks.at("add32u_L8T")(hawx::Params{});
+    EXPECT_EQ(b->op(), hawx::BlockOp::Add);
+    EXPECT_EQ(b->activation_bits(), 32);
+    const auto loa = [](std::int64_t x, std::int64_t y) {
+        return (((x >> 8) + (y >> 8) + ((x >> 7) & (y >> 7) & 1)) << 8) | ((x | y) & 0xFF);
+    };
+    std::vector<std::int64_t> a = {0, 0xFFFFFFFFll, 0xFFFFFFFFll, 0x80000000ll, 0x7FFFFF80ll, 200},
+                              w = {0, 0xFFFFFFFFll, 1, 0x80000000ll, 0x80, 100};
+    hawx::OperandSampler sample(false, 3);
+    for (int i = 0; i < 10000; ++i) a.push_back(sample.draw(32)), w.push_back(sample.draw(32));
+    std::vector<std::int64_t> out(a.size());
+    b->add_n(a.data(), w.data(), out.data(), a.size());
+    int bad = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) bad += out[i] != loa(a[i], w[i]);
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(out[1], 0x1FFFFFFFFll);  // the carry-out kept: a 33-bit sum (exact + 1: the OR-ed low byte)
+    EXPECT_EQ(out[3], 0x100000000ll);
+    const auto m = hawx::characterize(*b);
+    EXPECT_TRUE(m.sampled);
+    EXPECT_GT(m.mae, 0.0);
 }

@@ -320,6 +320,67 @@ TEST_P(MacKernel, OrderAutoIsTheTreeTheLayerIsGiven) {
     EXPECT_EQ(parse_accumulation_order("auto").str(), "auto");
 }
 
+TEST_P(MacKernel, ClosedFormSumsEqualTheReferenceForEveryRuleWidthAndK) {
+    // Adders with a split whose sums provably stay in range (32 bits) or wrap (18 or 20 bits)
+    // are summed in closed form; each equals the one-addition-at-a-time reference, in every
+    // order and geometry. Large k (12) makes the count fields narrow and the chunks short.
+    const bool s = GetParam();
+    auto t4 = std::make_shared<blocks::TruncatedMul>(P<blocks::TruncatedMul>().b("signed", s).i("k", 4).get());
+    std::shared_ptr<ApproxBlock> mit = std::make_shared<blocks::MitchellMul>(P<blocks::MitchellMul>().b("signed", s).get());
+    int closed = 0;
+    for (Kind kind : {Kind::Loa, Kind::Eta, Kind::Trunc, Kind::Exact})
+        for (const auto& [bits, ovf] : std::vector<std::pair<int, std::string>>{{32, "carry"}, {32, "saturate"}, {s ? 18 : 20, "wrap"}})
+            for (int k : {1, 5, 12}) {
+                if (kind == Kind::Exact && k != 1) continue;
+                const auto add = make_adder(kind, bits, s, ovf, kind == Kind::Exact ? 0 : k);
+                const BlockLibrary lib{mac(kind == Kind::Eta ? mit : std::shared_ptr<ApproxBlock>(t4), "M", add, "A", k == 5 ? 3 : 1, "M_A")};
+                for (const Case& c : cases()) {
+                    const WeightQuant wq = random_weights(c.desc, s, 2);
+                    const std::int32_t za = s ? 0 : 21;
+                    const at::Tensor codes = random_codes(c, 2, 9);
+                    const LayerAssignment a{Granularity::Layer, {0}};
+                    const LayerKernel kern(c.desc, wq, za, lib, a, KernelPath::Auto);
+                    if (kind == Kind::Exact && ovf != "wrap") continue;  // exact in range: no emulation at all
+                    const std::string d = kern.describe();
+                    EXPECT_NE(d.find("closed form"), std::string::npos) << d;
+                    closed += d.find("closed form") != std::string::npos;
+                    EXPECT_TRUE(at::equal(kern.accumulate(codes).to(at::kLong), reference_accumulate(c.desc, wq, za, lib, a, codes)))
+                        << c.name << " kind " << static_cast<int>(kind) << " bits " << bits << " " << ovf << " k " << k;
+                }
+            }
+    EXPECT_GT(closed, 100);
+    // A saturating 16-bit accumulator cannot be proven in range: emulated, still exact.
+    const BlockLibrary narrow{mac(t4, "M", make_adder(Kind::Loa, s ? 16 : 17, s, "saturate", 4), "A", 4, "M_A")};
+    const std::vector<Case> all = cases();
+    const Case& c = all[0];
+    const WeightQuant wq = random_weights(c.desc, s, 2);
+    const LayerKernel kern(c.desc, wq, 0, narrow, {Granularity::Layer, {0}}, KernelPath::Auto);
+    EXPECT_NE(kern.describe().find("emulated"), std::string::npos) << kern.describe();
+}
+
+// An adder plugin that declares a split its add_n does not follow.
+class LyingAdder final : public ApproxBlock {
+public:
+    BlockOp op() const override { return BlockOp::Add; }
+    int activation_bits() const override { return 24; }
+    int weight_bits() const override { return 24; }
+    bool is_signed() const override { return true; }
+    HardwareCost cost() const override { return {}; }
+    std::int32_t apply(std::int32_t a, std::int32_t b) const override { return a + b; }
+    AdderSplit adder_split() const override { return {SplitRule::Or, 4, false}; }
+};
+
+TEST(MacKernelRules, AnAdderWhoseAddNBreaksItsDeclaredSplitIsRefused) {
+    auto ex = std::make_shared<blocks::ExactMul>(P<blocks::ExactMul>().get());
+    try {
+        mac(ex, "EX", std::make_shared<LyingAdder>(), "LIAR", 1, "EX_LIAR");
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("adder 'LIAR': declares its sums split at bit 4 but add_n("), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(WideAdders, LoaEtaAndTruncatedSumsDoNotDependOnTheOrderWithinRange) {
     // LOA (OR-ed low parts, carry-in = AND of bit k-1), ETA-I ((a ^ b) | smear(a & b)) and
     // truncation are associative and commutative on the low part and carry the same total

@@ -111,16 +111,20 @@ Circuit parse_file(const std::string& path) {
     std::smatch m;
     std::regex_match(f.name, m, name_re);
     c.op = m[1].str() == "mul" ? BlockOp::Multiply : BlockOp::Add;
+    // Adders go up to 32-bit operands (accumulators; their 33-bit sums go through add_n),
+    // multipliers up to 16 (a 32-bit product).
+    const std::string range = c.op == BlockOp::Add ? "1..32" : "1..16";
     auto width = [&](const std::string& s) {
-        if (s.size() > 3) throw Error(where + "operand width " + s + " in the name is out of range 1..16");
+        if (s.size() > 3) throw Error(where + "operand width " + s + " in the name is out of range " + range);
         const int v = std::stoi(s);
-        if (v < 1 || v > 16) throw Error(where + "operand width " + s + " in the name is out of range 1..16");
+        if (v < 1 || v > (c.op == BlockOp::Add ? 32 : 16))
+            throw Error(where + "operand width " + s + " in the name is out of range " + range);
         return v;
     };
     c.a_bits = width(m[2].str());
     c.b_bits = m[3].matched ? width(m[3].str()) : c.a_bits;
     c.is_signed = m[4].str() == "s";
-    if (c.result_bits() > (c.is_signed ? 32 : 31))
+    if (c.op == BlockOp::Multiply && c.result_bits() > (c.is_signed ? 32 : 31))
         throw Error(where + "a " + std::to_string(c.result_bits()) + "-bit " + (c.is_signed ? "signed" : "unsigned") +
                     " result does not fit a 32-bit block result");
 

@@ -139,13 +139,25 @@ std::string plugin_source(const std::vector<Circuit>& circuits, const std::strin
           << "    int weight_bits() const override { return " << r.weight_bits << "; }\n"
           << "    bool is_signed() const override { return " << (c.is_signed ? "true" : "false") << "; }\n"
           << "    std::int32_t apply(std::int32_t activation, std::int32_t weight) const override {\n"
-          << "        return call(hawx::value_to_code(activation, " << r.act_bits << "), hawx::value_to_code(weight, "
-          << r.weight_bits << "));\n"
-          << "    }\n"
+          << "        return static_cast<std::int32_t>(call(hawx::value_to_code(activation, " << r.act_bits
+          << "), hawx::value_to_code(weight, " << r.weight_bits << ")));\n"
+          << "    }\n";
+        if (c.op == BlockOp::Add) {
+            // Sums of wide adders do not fit apply()'s int32: one C call per element of the batch.
+            char amask[32], wmask[32];
+            std::snprintf(amask, sizeof amask, "0x%llxull", static_cast<unsigned long long>((1ull << r.act_bits) - 1));
+            std::snprintf(wmask, sizeof wmask, "0x%llxull", static_cast<unsigned long long>((1ull << r.weight_bits) - 1));
+            o << "    void add_n(const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::size_t n) const override {\n"
+              << "        for (std::size_t i = 0; i < n; ++i)\n"
+              << "            out[i] = call(static_cast<std::uint64_t>(a[i]) & " << amask
+              << ", static_cast<std::uint64_t>(b[i]) & " << wmask << ");\n"
+              << "    }\n";
+        }
+        o
           << "    void fill_table(std::int32_t* out) const override {\n"
           << "        for (std::uint32_t a = 0; a < (1u << " << r.act_bits << "); ++a)\n"
           << "            for (std::uint32_t w = 0; w < (1u << " << r.weight_bits << "); ++w) out[(a << "
-          << r.weight_bits << ") | w] = call(a, w);\n"
+          << r.weight_bits << ") | w] = static_cast<std::int32_t>(call(a, w));\n"
           << "    }\n"
           << "    hawx::HardwareCost cost() const override {\n"
           << "        hawx::HardwareCost c;\n";
@@ -181,7 +193,7 @@ std::string plugin_source(const std::vector<Circuit>& circuits, const std::strin
           << "private:\n"
           << "    // Operand codes (bit patterns) in; the circuit's low " << out_bits << " output bits out"
           << (c.is_signed ? ", sign-extended" : "") << ".\n"
-          << "    static std::int32_t call(std::uint32_t activation_code, std::uint32_t weight_code) {\n"
+          << "    static std::int64_t call(std::uint64_t activation_code, std::uint64_t weight_code) {\n"
           << "        const std::uint64_t r = static_cast<std::uint64_t>(::" << c.function << "(";
         for (int i = 0; i < 2; ++i) {
             if (i) o << ", ";
@@ -193,10 +205,10 @@ std::string plugin_source(const std::vector<Circuit>& circuits, const std::strin
           << c.params[static_cast<std::size_t>(r.weight_param)].name << " = weight\n"
           << "        const std::uint64_t low = r & " << mask << ";\n";
         if (c.is_signed)
-            o << "        return static_cast<std::int32_t>(static_cast<std::int64_t>(low ^ " << sign
-              << ") - static_cast<std::int64_t>(" << sign << "));\n";
+            o << "        return static_cast<std::int64_t>(low ^ " << sign << ") - static_cast<std::int64_t>(" << sign
+              << ");\n";
         else
-            o << "        return static_cast<std::int32_t>(low);\n";
+            o << "        return static_cast<std::int64_t>(low);\n";
         o << "    }\n};\n";
     }
 

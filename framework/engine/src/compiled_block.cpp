@@ -1,5 +1,7 @@
 #include "hawx/engine/compiled_block.hpp"
 
+#include <hawx/sdk/error_metrics.hpp>
+
 #include <hawx/framework/mac_block.hpp>
 
 #include <algorithm>
@@ -87,6 +89,36 @@ bool adder_is_exact(const ApproxBlock& a) {
     return true;
 }
 
+// The adder's declared split against its add_n on 65,536 sampled operand pairs (whose
+// split result is in range, or any pair when it wraps): the engine's closed-form sums rely
+// on it, so a wrong declaration is refused rather than trusted.
+AdderSplit checked_split(const ApproxBlock& a, const std::string& name) {
+    const AdderSplit sp = a.adder_split();
+    if (sp.rule == SplitRule::None) return sp;
+    const int bits = a.activation_bits();
+    const bool s = a.is_signed();
+    if (sp.k < 0 || sp.k >= bits)
+        throw Error("adder '" + name + "': declares a split at bit " + std::to_string(sp.k) + " of a " +
+                    std::to_string(bits) + "-bit adder");
+    const std::int64_t lo = operand_min(bits, s), hi = s ? (std::int64_t{1} << (bits - 1)) - 1 : (std::int64_t{1} << bits) - 1;
+    const std::int64_t span = hi - lo + 1;
+    OperandSampler sampler(s, 7);
+    constexpr std::size_t kPairs = 65536;
+    std::vector<std::int64_t> x(kPairs), y(kPairs), out(kPairs);
+    for (std::size_t i = 0; i < kPairs; ++i) x[i] = sampler.draw(bits), y[i] = sampler.draw(bits);
+    a.add_n(x.data(), y.data(), out.data(), kPairs);
+    for (std::size_t i = 0; i < kPairs; ++i) {
+        std::int64_t want = split_add(sp, x[i], y[i]);
+        if (sp.wraps) want = lo + (((want - lo) % span) + span) % span;
+        else if (want < lo || want > hi) continue;  // overflow handling is the block's own
+        if (out[i] != want)
+            throw Error("adder '" + name + "': declares its sums split at bit " + std::to_string(sp.k) +
+                        " but add_n(" + std::to_string(x[i]) + ", " + std::to_string(y[i]) + ") = " +
+                        std::to_string(out[i]) + ", the split gives " + std::to_string(want));
+    }
+    return sp;
+}
+
 }  // namespace
 
 std::shared_ptr<const CompiledBlock> compile_block(const ApproxBlock& block, const std::string& name, int max_rank) {
@@ -102,6 +134,7 @@ std::shared_ptr<const CompiledBlock> compile_block(const ApproxBlock& block, con
     b->adder_name = mac->adder_name();
     b->tree = mac->order().tree;
     b->adder_exact = adder_is_exact(*mac->adder());
+    b->adder_split = checked_split(*mac->adder(), mac->adder_name());
     return b;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include <tbb/parallel_for.h>
 
@@ -45,6 +46,14 @@ const CompiledBlock& block_of(const BlockLibrary& lib, const LayerAssignment& a,
     attr void lookup_##suffix(const std::int32_t* c, const std::uint8_t* x, std::int64_t* v, std::int64_t n) { \
         for (std::int64_t i = 0; i < n; ++i) v[i] = c[x[i]];                                                  \
     }                                                                                                         \
+    attr void gather_add4_##suffix(const std::int64_t* c0, const std::int64_t* c1, const std::int64_t* c2,         \
+                                   const std::int64_t* c3, const std::uint8_t* x, std::int64_t n, std::int64_t* v) { \
+        const std::uint8_t *x1 = x + n, *x2 = x + 2 * n, *x3 = x + 3 * n;                                       \
+        for (std::int64_t i = 0; i < n; ++i) v[i] += c0[x[i]] + c1[x1[i]] + c2[x2[i]] + c3[x3[i]];              \
+    }                                                                                                         \
+    attr void gather_add_##suffix(const std::int64_t* c, const std::uint8_t* x, std::int64_t n, std::int64_t* v) { \
+        for (std::int64_t i = 0; i < n; ++i) v[i] += c[x[i]];                                                \
+    }                                                                                                         \
     attr void plain_add_##suffix(const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::int64_t n) { \
         _Pragma("GCC ivdep") for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];                       \
     }
@@ -59,6 +68,59 @@ void extremes(const std::int64_t* v, std::int64_t n, std::int64_t& lo, std::int6
 }
 void lookup(const std::int32_t* c, const std::uint8_t* x, std::int64_t* v, std::int64_t n) {
     kAvx2 ? lookup_avx2(c, x, v, n) : lookup_base(c, x, v, n);
+}
+
+// v[r] += sum over k in [k0, k1) of packed[k][x[k * n + r]], four columns per pass.
+void gather_sum(const std::int64_t* const* packed, const std::uint8_t* x, std::int64_t n, std::int64_t k0, std::int64_t k1,
+                std::int64_t* v) {
+    std::int64_t k = k0;
+    for (; k + 4 <= k1; k += 4)
+        (kAvx2 ? gather_add4_avx2 : gather_add4_base)(packed[k], packed[k + 1], packed[k + 2], packed[k + 3], x + k * n, n, v);
+    for (; k < k1; ++k) (kAvx2 ? gather_add_avx2 : gather_add_base)(packed[k], x + k * n, n, v);
+}
+
+// The closed-form sum of a filter's products over a tile of `n` rows (MacFilter::closed):
+// per chunk, the packed entries add up to the upper parts' sum and per-bit counts of the low
+// parts; the adder's rule then gives the low part and the carries (see AdderSplit).
+void closed_sum(const MacFilter& mf, const std::int64_t* const* packed, const std::uint8_t* cols, std::int64_t n,
+                std::int64_t K, std::vector<std::int64_t>& scratch, std::int64_t* out) {
+    const int k = mf.split.k, b = mf.field;
+    const bool counts = mf.split.rule != SplitRule::Zero;
+    scratch.assign(static_cast<std::size_t>(n * (1 + (counts ? k : 0)) + n), 0);
+    std::int64_t* hi = scratch.data();
+    std::int64_t* cnt = hi + n;  // [j][r]
+    std::int64_t* s = cnt + (counts ? k : 0) * n;
+    if (!counts) {
+        gather_sum(packed, cols, n, 0, K, hi);
+    } else {
+        const std::int64_t low_mask = (std::int64_t{1} << (b * k)) - 1, field_mask = (std::int64_t{1} << b) - 1;
+        for (std::int64_t c0 = 0; c0 < K; c0 += mf.chunk) {
+            std::fill_n(s, n, 0);
+            gather_sum(packed, cols, n, c0, std::min(K, c0 + mf.chunk), s);
+            for (std::int64_t r = 0; r < n; ++r) hi[r] += (s[r] - (s[r] & low_mask)) >> (b * k);
+            for (int j = 0; j < k; ++j) {
+                std::int64_t* cj = cnt + j * n;
+                for (std::int64_t r = 0; r < n; ++r) cj[r] += (s[r] >> (b * j)) & field_mask;
+            }
+        }
+    }
+    const std::int64_t scale = std::int64_t{1} << k, span = mf.hi - mf.lo + 1;
+    for (std::int64_t r = 0; r < n; ++r) {
+        std::int64_t v = hi[r], low = 0;
+        if (counts) {
+            int top = -1;
+            for (int j = 0; j < k; ++j) {
+                const std::int64_t c = cnt[j * n + r];
+                if (c > 0) low |= std::int64_t{1} << j;
+                if (c > 1) top = j;
+            }
+            if (mf.split.rule == SplitRule::Or) v += std::max<std::int64_t>(cnt[(k - 1) * n + r] - 1, 0);
+            else if (top >= 0) low |= (std::int64_t{2} << top) - 1;
+        }
+        v = v * scale + low;
+        if (mf.split.wraps) v = mf.lo + ((v - mf.lo) % span + span) % span;
+        out[r] = v;
+    }
 }
 
 // One batched addition out = add(a, b) through the filter's adder, checked against its range.
@@ -106,6 +168,7 @@ MacFilter filter_accumulation(const Geometry& g, const BlockLibrary& library, co
     mf.adder = first.adder.get();
     mf.adder_name = first.adder_name;
     mf.tree = first.tree == 0 ? std::max(1, auto_tree) : first.tree;
+    mf.split = first.adder_split;
     const int bits = first.adder->activation_bits();
     const bool s = first.adder->is_signed();
     mf.lo = s ? -(std::int64_t{1} << (bits - 1)) : 0;
@@ -148,6 +211,58 @@ MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& 
         part.filters.push_back(std::move(mf));
         part.group_filters[static_cast<std::size_t>(f / g.Fg)].push_back(f);
     }
+    // Closed form where the adder declares a split and no partial sum, in any order, can
+    // leave its range: an approximate partial sum of a subset S of products lies within
+    // (|S| + 1) * 2^k of the exact one for these rules, and the exact one within the
+    // subset-sum bounds of the columns.
+    std::map<std::tuple<std::size_t, int, int>, std::size_t> packed_made;
+    std::vector<std::pair<std::size_t, std::size_t>> packed_use;  // (f * K + k, storage)
+    for (std::int64_t f = 0; f < g.F; ++f) {
+        MacFilter& mf = part.filters[static_cast<std::size_t>(f)];
+        if (!mf.adder || mf.split.rule == SplitRule::None) continue;
+        const int k = mf.split.k;
+        std::int64_t neg = 0, pos = 0, big = 0;
+        for (std::int64_t j = 0; j < g.K; ++j) {
+            const std::int32_t* c = part.column[static_cast<std::size_t>(f * g.K + j)];
+            const auto [mn, mx] = std::minmax_element(c, c + 256);
+            neg += std::min<std::int64_t>(*mn, 0), pos += std::max<std::int64_t>(*mx, 0);
+            big = std::max<std::int64_t>({big, -std::int64_t{*mn}, *mx});
+        }
+        const std::int64_t margin = (g.K + 1) << k;
+        if (!mf.split.wraps && (neg - margin < mf.lo || pos + margin > mf.hi)) continue;
+        int pbits = 1;
+        while ((std::int64_t{1} << pbits) <= big) ++pbits;
+        if (mf.split.rule == SplitRule::Zero) {
+            mf.field = 0;
+            mf.chunk = g.K;
+        } else {
+            // Chunk sums hold k count fields of `field` bits and the upper parts' sum above them.
+            mf.field = std::min(16, (62 - pbits + k) / (k + 1));
+            if (mf.field < 2) continue;
+            mf.chunk = std::min<std::int64_t>(g.K, (std::int64_t{1} << mf.field) - 1);
+        }
+        mf.closed = true;
+        for (std::int64_t j = 0; j < g.K; ++j) {
+            const std::size_t i = static_cast<std::size_t>(f * g.K + j), src = made[keys[i]];
+            const auto key = std::make_tuple(src, k, mf.field);
+            auto it = packed_made.find(key);
+            if (it == packed_made.end()) {
+                std::vector<std::int64_t> col(256);
+                for (std::size_t x = 0; x < 256; ++x) {
+                    const std::int64_t p = part.columns[src][x];
+                    std::int64_t e = (p >> k) * (std::int64_t{1} << (mf.field * k));
+                    if (mf.field > 0)
+                        for (int b = 0; b < k; ++b) e += ((p >> b) & 1) << (mf.field * b);
+                    col[x] = e;
+                }
+                it = packed_made.emplace(key, part.packed_columns.size()).first;
+                part.packed_columns.push_back(std::move(col));
+            }
+            packed_use.emplace_back(i, it->second);
+        }
+    }
+    part.packed.assign(keys.size(), nullptr);
+    for (const auto& [i, src] : packed_use) part.packed[i] = part.packed_columns[src].data();
     return part;
 }
 
@@ -182,8 +297,16 @@ bool mac_needed(const Geometry& g, const WeightQuant& wq, const BlockLibrary& li
     return false;
 }
 
+void fill_asum(std::int64_t K, const std::uint8_t* cols, std::int64_t nr, std::int64_t* asum) {
+    std::fill_n(asum, nr, 0);
+    for (std::int64_t k = 0; k < K; ++k) {
+        const std::uint8_t* x = cols + k * nr;
+        for (std::int64_t r = 0; r < nr; ++r) asum[r] += x[r];
+    }
+}
+
 bool same_accumulation(const MacFilter& a, const MacFilter& b) {
-    return a.adder == b.adder && a.tree == b.tree && a.lo == b.lo && a.hi == b.hi;
+    return a.adder == b.adder && a.tree == b.tree && a.lo == b.lo && a.hi == b.hi && !a.closed && !b.closed;
 }
 
 void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, std::uint8_t zero_code, std::int64_t N,
@@ -205,8 +328,26 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
             const std::int64_t r0 = task.tile * R, nr = std::min(R, rows - r0);
             im2col_tile(g, codes, H, W, OH, OW, task.group, r0, nr, zero_code, cols.data());
             const auto& fl = part.group_filters[static_cast<std::size_t>(task.group)];
+            // Zero-point terms of unsigned quantization stay exact (outside the MAC's adder).
+            const auto write_out = [&](std::int64_t f, const std::int64_t* a) {
+                const MacFilter& fb = part.filters[static_cast<std::size_t>(f)];
+                for (std::int64_t r = 0; r < nr; ++r) {
+                    const std::int64_t row = r0 + r, img = row / P, p = row % P;
+                    const std::int64_t zp = part.with_asum ? -std::int64_t{fb.zw} * asum[static_cast<std::size_t>(r)] : 0;
+                    out[(img * g.F + f) * P + p] = static_cast<double>(a[r] + zp + fb.cst);
+                }
+            };
             for (std::int64_t fi = task.f0; fi < task.f1;) {
                 const MacFilter& mf = part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi)])];
+                if (mf.closed) {
+                    const std::int64_t f = fl[static_cast<std::size_t>(fi)];
+                    acc.resize(static_cast<std::size_t>(nr));
+                    closed_sum(mf, part.packed.data() + f * g.K, cols.data(), nr, g.K, vals, acc.data());
+                    if (part.with_asum) fill_asum(g.K, cols.data(), nr, asum.data());
+                    write_out(f, acc.data());
+                    ++fi;
+                    continue;
+                }
                 const std::int64_t S = std::min<std::int64_t>(mf.tree, g.K);
                 std::int64_t nb = 1;
                 while (fi + nb < task.f1 && (nb + 1) * nr <= kBatch && S * (nb + 1) * nr <= kBuffer &&
@@ -227,24 +368,8 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
                     tree_sum(mf, vals.data(), n, E, part.label, f_first, f_last);
                     add_checked(mf, acc.data(), vals.data(), acc.data(), E, part.label, f_first, f_last);
                 }
-                if (part.with_asum) {
-                    std::fill_n(asum.begin(), nr, 0);
-                    for (std::int64_t k = 0; k < g.K; ++k) {
-                        const std::uint8_t* x = cols.data() + k * nr;
-                        for (std::int64_t r = 0; r < nr; ++r) asum[static_cast<std::size_t>(r)] += x[r];
-                    }
-                }
-                for (std::int64_t b = 0; b < nb; ++b) {
-                    const std::int64_t f = fl[static_cast<std::size_t>(fi + b)];
-                    const MacFilter& fb = part.filters[static_cast<std::size_t>(f)];
-                    const std::int64_t* a = acc.data() + b * nr;
-                    // Zero-point terms of unsigned quantization stay exact (outside the MAC's adder).
-                    for (std::int64_t r = 0; r < nr; ++r) {
-                        const std::int64_t row = r0 + r, img = row / P, p = row % P;
-                        const std::int64_t zp = part.with_asum ? -std::int64_t{fb.zw} * asum[static_cast<std::size_t>(r)] : 0;
-                        out[(img * g.F + f) * P + p] = static_cast<double>(a[r] + zp + fb.cst);
-                    }
-                }
+                if (part.with_asum) fill_asum(g.K, cols.data(), nr, asum.data());
+                for (std::int64_t b = 0; b < nb; ++b) write_out(fl[static_cast<std::size_t>(fi + b)], acc.data() + b * nr);
                 fi += nb;
             }
         }
@@ -254,9 +379,10 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
 std::string describe_mac(const MacPart& part) {
     std::map<std::string, std::int64_t> count;
     for (const auto& mf : part.filters)
-        ++count[mf.adder ? "adder " + mf.adder_name + " " + AccumulationOrder{mf.tree}.str() : "exact sums"];
+        ++count[mf.adder ? "adder " + mf.adder_name + " " + AccumulationOrder{mf.tree}.str() + (mf.closed ? " closed form" : " emulated")
+                         : "exact sums"];
     std::ostringstream os;
-    os << "mac (products through their adders, one add_n per step):";
+    os << "mac (products through their adders; closed form: one packed lookup per product, emulated: one add_n per step):";
     for (const auto& [what, n] : count) os << " " << what << " (" << n << " filters);";
     return os.str();
 }

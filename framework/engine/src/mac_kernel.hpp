@@ -1,7 +1,9 @@
 #pragma once
 // Engine-internal: layers whose products go through an approximate adder (MAC blocks). The
 // accumulation is emulated add by add in the block's order (AccumulationOrder), batched
-// over a tile of outputs so that each step is one add_n call over hundreds of sums.
+// over a tile of outputs so that each step is one add_n call over hundreds of sums; adders
+// with a checked AdderSplit whose sums provably stay in range (or wrap) are summed in
+// closed form instead, one packed table lookup per product.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +20,13 @@ struct MacFilter {
     std::int64_t lo = 0, hi = 0;         // the adder's operand range (results must stay in it)
     std::int32_t zw = 0;                 // unsigned zero-point correction, exact
     std::int64_t cst = 0;
+    // Closed form (the adder's AdderSplit, sums provably in range or wrapping): the fan-in is
+    // summed from packed table entries (p >> k) << (field * k) + sum_j bit_j(p) << (field * j)
+    // over chunks of at most 2^field - 1 products, instead of one add_n per addition.
+    AdderSplit split;
+    bool closed = false;
+    int field = 0;
+    std::int64_t chunk = 0;
 };
 
 struct MacPart {
@@ -25,6 +34,8 @@ struct MacPart {
     std::vector<std::vector<std::int64_t>> group_filters;
     std::vector<const std::int32_t*> column;       // [f * K + k]: T_b[.][w_fk], 256 entries
     std::vector<std::vector<std::int32_t>> columns;  // storage: one per (block, weight code) used
+    std::vector<const std::int64_t*> packed;         // [f * K + k]: packed column of a closed filter
+    std::vector<std::vector<std::int64_t>> packed_columns;
     bool with_asum = false;
     std::string label;  // the layer, for messages
 };

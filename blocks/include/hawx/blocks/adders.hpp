@@ -97,6 +97,7 @@ public:
 
 protected:
     AdderBlock(const Params& p, const std::string& component);
+    AdderSplit split(SplitRule rule, int k) const { return {rule, k, overflow_ == Overflow::Wrap}; }
     /// The cost of the carry chain from column `first` (see adder_estimate) plus `extra`
     /// gates (area, depth) of the approximate part, with the saturation logic when asked.
     HardwareCost adder_cost(const Params& p, const std::string& component, int first, bool carry_in,

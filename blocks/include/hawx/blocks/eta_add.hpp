@@ -26,6 +26,7 @@ public:
         m |= m >> 1, m |= m >> 2, m |= m >> 4, m |= m >> 8, m |= m >> 16, m |= m >> 32;
         return (((a >> k_) + (b >> k_)) << k_) | ((a ^ b) & lm) | m;
     }
+    AdderSplit adder_split() const override { return split(SplitRule::Eta, k_); }
 
 private:
     int k_;

@@ -17,6 +17,7 @@ public:
     explicit ExactAdd(const Params& params);
     std::uint64_t raw(std::uint64_t a, std::uint64_t b) const { return a + b; }
     bool promises_exact() const override { return overflow_ == Overflow::Carry; }
+    AdderSplit adder_split() const override { return split(SplitRule::Zero, 0); }
 };
 
 }  // namespace hawx::blocks

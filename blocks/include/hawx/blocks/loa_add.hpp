@@ -26,6 +26,7 @@ public:
         const std::uint64_t carry = (a >> (k_ - 1)) & (b >> (k_ - 1)) & 1u;
         return (((a >> k_) + (b >> k_) + carry) << k_) | low;
     }
+    AdderSplit adder_split() const override { return split(SplitRule::Or, k_); }
 
 private:
     int k_;

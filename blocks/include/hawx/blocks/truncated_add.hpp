@@ -22,6 +22,8 @@ public:
         const std::uint64_t keep = ~((std::uint64_t{1} << k_) - 1u);
         return (a & keep) + (b & keep);
     }
+    // k >= bits: every result is 0, no split.
+    AdderSplit adder_split() const override { return k_ < bits_ ? split(SplitRule::Zero, k_) : AdderSplit{}; }
 
 private:
     int k_;

@@ -18,6 +18,45 @@ enum class BlockOp { Multiply, Add };
 
 inline const char* to_string(BlockOp op) { return op == BlockOp::Multiply ? "multiply" : "add"; }
 
+/// How an adder's low part combines (see ApproxBlock::adder_split).
+enum class SplitRule {
+    None,  ///< no declared structure: the engine emulates every addition through add_n
+    Or,    ///< LOA: low = (a | b) mod 2^k, carry into bit k = bit k-1 of a AND of b
+    Eta,   ///< ETA-I: low = ((a ^ b) | ones at and below the top bit of a & b) mod 2^k, no carry
+    Zero   ///< truncation: low = 0, no carry (k = 0: the exact adder)
+};
+
+/// An adder whose result splits at bit k: an exact sum of the upper parts (floor(a / 2^k)
+/// + floor(b / 2^k) + carry) times 2^k, plus a k-bit low part given by `rule`; then the
+/// block's overflow handling (`wraps`: reduced modulo 2^bits, two's complement when signed).
+struct AdderSplit {
+    SplitRule rule = SplitRule::None;
+    int k = 0;
+    bool wraps = false;
+};
+
+/// The integer result of one addition under `s`, before overflow handling (floor shifts, so
+/// it holds for negative operands in two's complement).
+inline std::int64_t split_add(const AdderSplit& s, std::int64_t a, std::int64_t b) {
+    const std::int64_t m = (std::int64_t{1} << s.k) - 1, la = a & m, lb = b & m;
+    std::int64_t upper = (a >> s.k) + (b >> s.k), low = 0;
+    switch (s.rule) {
+        case SplitRule::None:
+        case SplitRule::Zero: break;
+        case SplitRule::Or:
+            low = la | lb;
+            if (s.k > 0) upper += (la >> (s.k - 1)) & (lb >> (s.k - 1)) & 1;
+            break;
+        case SplitRule::Eta: {
+            std::uint64_t t = static_cast<std::uint64_t>(la & lb);
+            for (int sh = 1; sh < 64; sh *= 2) t |= t >> sh;
+            low = (la ^ lb) | static_cast<std::int64_t>(t);
+            break;
+        }
+    }
+    return upper * (std::int64_t{1} << s.k) + low;
+}
+
 /// Hardware cost of one instance of the block.
 /// `source` says where the figures come from (a synthesis flow and PDK, a paper, or
 /// "estimate: <model>"); a figure that is an estimate must say so there.
@@ -108,6 +147,15 @@ public:
         for (std::size_t i = 0; i < n; ++i)
             out[i] = apply(static_cast<std::int32_t>(a[i]), static_cast<std::int32_t>(b[i]));
     }
+
+    /// Adders only: the split of the result (AdderSplit) when the adder has one. Sums through
+    /// such an adder do not depend on the order of the additions while no result leaves its
+    /// range (in any case when it wraps), so the engine sums a whole fan-in in closed form
+    /// from the products' upper parts and per-bit counts of their low parts, at the cost of
+    /// a table lookup per product, instead of calling add_n per addition. The engine checks
+    /// the declaration against add_n on 65,536 sampled operand pairs and refuses an adder
+    /// whose add_n disagrees. Default: SplitRule::None (every addition through add_n).
+    virtual AdderSplit adder_split() const { return {}; }
 
     /// True only when the block promises the exact result for every operand pair in its
     /// range (the exact multiplier, the exact adder). The engine then skips emulating it

@@ -41,6 +41,25 @@ struct ErrorMetrics {
 /// Operand pairs characterize() draws for a block too wide for its table (2^20).
 inline constexpr std::uint64_t kSampledPairs = std::uint64_t{1} << 20;
 
+/// Operands drawn uniformly over a width's range (splitmix64 from `seed`): reproducible
+/// samples for blocks too wide to enumerate.
+class OperandSampler {
+public:
+    explicit OperandSampler(bool is_signed, std::uint64_t seed = 1) : signed_(is_signed), state_(seed) {}
+    std::int64_t draw(int bits) {
+        std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        const std::uint64_t code = (z ^ (z >> 31)) >> (64 - bits);
+        return signed_ && (code >> (bits - 1)) ? static_cast<std::int64_t>(code) - (std::int64_t{1} << bits)
+                                               : static_cast<std::int64_t>(code);
+    }
+
+private:
+    bool signed_;
+    std::uint64_t state_;
+};
+
 /// Computes ErrorMetrics from the block's table: exhaustive for blocks of at most 16
 /// operand bits in total. Adders wider than that (accumulators) are characterized on
 /// kSampledPairs operand pairs drawn uniformly over both operands' ranges with a fixed
@@ -84,18 +103,8 @@ inline ErrorMetrics characterize(const ApproxBlock& b) {
                         "-bit multiplier is wider than the 16 operand bits tables hold");
         m.sampled = true;
         m.pairs = kSampledPairs;
-        std::uint64_t state = 1;
-        const auto next = [&state]() {
-            std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            return z ^ (z >> 31);
-        };
-        const auto draw = [&](int bits) {
-            const std::uint64_t code = next() >> (64 - bits);
-            return s && (code >> (bits - 1)) ? static_cast<std::int64_t>(code) - (std::int64_t{1} << bits)
-                                             : static_cast<std::int64_t>(code);
-        };
+        OperandSampler sampler(s);
+        const auto draw = [&](int bits) { return sampler.draw(bits); };
         constexpr std::size_t kBatch = 4096;
         std::vector<std::int64_t> av(kBatch), wv(kBatch), out(kBatch);
         for (std::uint64_t done = 0; done < kSampledPairs; done += kBatch) {

@@ -51,6 +51,8 @@ struct CompiledBlock {
     /// exhaustive check proved it for widths up to 12 bits): a layer whose sums provably
     /// stay in the adder's range then needs no emulation of it.
     bool adder_exact = false;
+    /// The adder's declared split (ApproxBlock::adder_split), checked against its add_n.
+    AdderSplit adder_split;
 
     const void* column(std::uint32_t w_code) const {
         const std::size_t es = table_type == TableType::Int32 ? 4 : 2;
