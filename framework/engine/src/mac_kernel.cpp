@@ -26,6 +26,11 @@ const CompiledBlock& block_of(const BlockLibrary& lib, const LayerAssignment& a,
     return *lib[i];
 }
 
+// The integer an 8-bit code stands for in the products (int8 when signed).
+std::int32_t code_value(std::uint32_t code, bool is_signed) {
+    return is_signed && code >= 128 ? static_cast<std::int32_t>(code) - 256 : static_cast<std::int32_t>(code);
+}
+
 // Filters f0..f1 (inclusive) were summed together when a result left the adder's range.
 [[noreturn]] void overflow(const MacFilter& mf, const std::string& label, std::int64_t f0, std::int64_t f1,
                            std::int64_t value) {
@@ -54,6 +59,14 @@ const CompiledBlock& block_of(const BlockLibrary& lib, const LayerAssignment& a,
     attr void gather_add_##suffix(const std::int64_t* c, const std::uint8_t* x, std::int64_t n, std::int64_t* v) { \
         for (std::int64_t i = 0; i < n; ++i) v[i] += c[x[i]];                                                \
     }                                                                                                         \
+    attr void abs_dot_##suffix(const std::int16_t* a, const std::int32_t* w, std::int64_t K, std::int64_t n,     \
+                               std::int32_t* v) {                                                             \
+        for (std::int64_t k = 0; k < K; ++k) {                                                                \
+            const std::int32_t wk = w[k];                                                                     \
+            const std::int16_t* x = a + k * n;                                                                \
+            for (std::int64_t i = 0; i < n; ++i) v[i] += x[i] * wk;                                           \
+        }                                                                                                     \
+    }                                                                                                         \
     attr void plain_add_##suffix(const std::int64_t* a, const std::int64_t* b, std::int64_t* out, std::int64_t n) { \
         _Pragma("GCC ivdep") for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];                       \
     }
@@ -68,6 +81,11 @@ void extremes(const std::int64_t* v, std::int64_t n, std::int64_t& lo, std::int6
 }
 void lookup(const std::int32_t* c, const std::uint8_t* x, std::int64_t* v, std::int64_t n) {
     kAvx2 ? lookup_avx2(c, x, v, n) : lookup_base(c, x, v, n);
+}
+
+// v[r] += sum_k a[k * n + r] * w[k] (|activation| x |weight|, the certificate's bound).
+void abs_dot(const std::int16_t* a, const std::int32_t* w, std::int64_t K, std::int64_t n, std::int32_t* v) {
+    (kAvx2 ? abs_dot_avx2 : abs_dot_base)(a, w, K, n, v);
 }
 
 // v[r] += sum over k in [k0, k1) of packed[k][x[k * n + r]], four columns per pass.
@@ -229,7 +247,27 @@ MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& 
             big = std::max<std::int64_t>({big, -std::int64_t{*mn}, *mx});
         }
         const std::int64_t margin = (g.K + 1) << k;
-        if (!mf.split.wraps && (neg - margin < mf.lo || pos + margin > mf.hi)) continue;
+        const bool proven = mf.split.wraps || (neg - margin >= mf.lo && pos + margin <= mf.hi);
+        if (!proven) {
+            mf.monotone = neg >= 0;
+            // |a||w| sums in int32 per row: fan-ins up to 2^31 / 2^16.
+            if (!mf.monotone && g.K > 32767) continue;
+            mf.checked = true;
+            if (!mf.monotone) {
+                if (part.abs_w.empty()) part.abs_w.assign(static_cast<std::size_t>(g.F * g.K), 0);
+                std::int64_t worst = 0;
+                for (std::int64_t j = 0; j < g.K; ++j) {
+                    const std::int32_t* c = part.column[static_cast<std::size_t>(f * g.K + j)];
+                    const std::int32_t wv = code_value(w[f * g.K + j], wq.is_signed);
+                    part.abs_w[static_cast<std::size_t>(f * g.K + j)] = std::abs(wv);
+                    std::int64_t e = 0;
+                    for (std::uint32_t x = 0; x < 256; ++x)
+                        e = std::max<std::int64_t>(e, std::abs(std::int64_t{c[x]} - std::int64_t{code_value(x, wq.is_signed)} * wv));
+                    worst += e;
+                }
+                mf.slack = worst + margin;
+            }
+        }
         int pbits = 1;
         while ((std::int64_t{1} << pbits) <= big) ++pbits;
         if (mf.split.rule == SplitRule::Zero) {
@@ -261,6 +299,7 @@ MacPart build_mac(const Geometry& g, const LayerDesc& layer, const WeightQuant& 
             packed_use.emplace_back(i, it->second);
         }
     }
+    part.is_signed = wq.is_signed;
     part.packed.assign(keys.size(), nullptr);
     for (const auto& [i, src] : packed_use) part.packed[i] = part.packed_columns[src].data();
     return part;
@@ -323,6 +362,8 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<std::size_t>& tr) {
         std::vector<std::uint8_t> cols(static_cast<std::size_t>(g.K * R));
         std::vector<std::int64_t> acc, asum(static_cast<std::size_t>(R)), vals;
+        std::vector<std::int16_t> abs_a;
+        std::vector<std::int32_t> bound;
         for (std::size_t ti = tr.begin(); ti < tr.end(); ++ti) {
             const TileTask& task = tasks[ti];
             const std::int64_t r0 = task.tile * R, nr = std::min(R, rows - r0);
@@ -337,22 +378,11 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
                     out[(img * g.F + f) * P + p] = static_cast<double>(a[r] + zp + fb.cst);
                 }
             };
-            for (std::int64_t fi = task.f0; fi < task.f1;) {
+            bool abs_ready = false;
+            // Filters fi..fi+nb-1 (one accumulation) emulated add by add into acc.
+            const auto emulate = [&](std::int64_t fi, std::int64_t nb) {
                 const MacFilter& mf = part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi)])];
-                if (mf.closed) {
-                    const std::int64_t f = fl[static_cast<std::size_t>(fi)];
-                    acc.resize(static_cast<std::size_t>(nr));
-                    closed_sum(mf, part.packed.data() + f * g.K, cols.data(), nr, g.K, vals, acc.data());
-                    if (part.with_asum) fill_asum(g.K, cols.data(), nr, asum.data());
-                    write_out(f, acc.data());
-                    ++fi;
-                    continue;
-                }
                 const std::int64_t S = std::min<std::int64_t>(mf.tree, g.K);
-                std::int64_t nb = 1;
-                while (fi + nb < task.f1 && (nb + 1) * nr <= kBatch && S * (nb + 1) * nr <= kBuffer &&
-                       same_accumulation(part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi + nb)])], mf))
-                    ++nb;
                 const std::int64_t E = nb * nr;
                 const std::int64_t f_first = fl[static_cast<std::size_t>(fi)], f_last = fl[static_cast<std::size_t>(fi + nb - 1)];
                 acc.assign(static_cast<std::size_t>(E), 0);
@@ -368,6 +398,45 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
                     tree_sum(mf, vals.data(), n, E, part.label, f_first, f_last);
                     add_checked(mf, acc.data(), vals.data(), acc.data(), E, part.label, f_first, f_last);
                 }
+            };
+            // The closed form's certificate for a checked filter over this tile (MacFilter::checked).
+            const auto certified = [&](const MacFilter& mf, std::int64_t f) {
+                if (mf.monotone) {
+                    for (std::int64_t r = 0; r < nr; ++r)
+                        if (acc[static_cast<std::size_t>(r)] > mf.hi) return false;
+                    return true;
+                }
+                if (!abs_ready) {
+                    abs_a.resize(static_cast<std::size_t>(g.K * nr));
+                    for (std::int64_t i = 0; i < g.K * nr; ++i)
+                        abs_a[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(std::abs(code_value(cols[static_cast<std::size_t>(i)], part.is_signed)));
+                    abs_ready = true;
+                }
+                bound.assign(static_cast<std::size_t>(nr), 0);
+                abs_dot(abs_a.data(), part.abs_w.data() + f * g.K, g.K, nr, bound.data());
+                const std::int64_t limit = std::min(mf.hi, -mf.lo) - mf.slack;
+                for (std::int64_t r = 0; r < nr; ++r)
+                    if (bound[static_cast<std::size_t>(r)] > limit) return false;
+                return true;
+            };
+            for (std::int64_t fi = task.f0; fi < task.f1;) {
+                const MacFilter& mf = part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi)])];
+                if (mf.closed) {
+                    const std::int64_t f = fl[static_cast<std::size_t>(fi)];
+                    acc.resize(static_cast<std::size_t>(nr));
+                    closed_sum(mf, part.packed.data() + f * g.K, cols.data(), nr, g.K, vals, acc.data());
+                    if (mf.checked && !certified(mf, f)) emulate(fi, 1);
+                    if (part.with_asum) fill_asum(g.K, cols.data(), nr, asum.data());
+                    write_out(f, acc.data());
+                    ++fi;
+                    continue;
+                }
+                const std::int64_t S = std::min<std::int64_t>(mf.tree, g.K);
+                std::int64_t nb = 1;
+                while (fi + nb < task.f1 && (nb + 1) * nr <= kBatch && S * (nb + 1) * nr <= kBuffer &&
+                       same_accumulation(part.filters[static_cast<std::size_t>(fl[static_cast<std::size_t>(fi + nb)])], mf))
+                    ++nb;
+                emulate(fi, nb);
                 if (part.with_asum) fill_asum(g.K, cols.data(), nr, asum.data());
                 for (std::int64_t b = 0; b < nb; ++b) write_out(fl[static_cast<std::size_t>(fi + b)], acc.data() + b * nr);
                 fi += nb;
@@ -379,7 +448,7 @@ void run_mac(const Geometry& g, const MacPart& part, const std::uint8_t* codes, 
 std::string describe_mac(const MacPart& part) {
     std::map<std::string, std::int64_t> count;
     for (const auto& mf : part.filters)
-        ++count[mf.adder ? "adder " + mf.adder_name + " " + AccumulationOrder{mf.tree}.str() + (mf.closed ? " closed form" : " emulated")
+        ++count[mf.adder ? "adder " + mf.adder_name + " " + AccumulationOrder{mf.tree}.str() + (mf.closed ? (mf.checked ? " closed form (checked per tile)" : " closed form") : " emulated")
                          : "exact sums"];
     std::ostringstream os;
     os << "mac (products through their adders; closed form: one packed lookup per product, emulated: one add_n per step):";

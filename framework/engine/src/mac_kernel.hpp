@@ -27,6 +27,12 @@ struct MacFilter {
     bool closed = false;
     int field = 0;
     std::int64_t chunk = 0;
+    // Closed form checked per tile, where the range cannot be proven for every input: with
+    // products >= 0 (`monotone`) every partial sum is <= the total, so a total in range
+    // proves them all; otherwise a row needs sum_k |a_k||w_k| + `slack` (the products'
+    // largest error from a*w plus the adder's) within range. A tile that fails is emulated.
+    bool checked = false, monotone = false;
+    std::int64_t slack = 0;
 };
 
 struct MacPart {
@@ -36,6 +42,8 @@ struct MacPart {
     std::vector<std::vector<std::int32_t>> columns;  // storage: one per (block, weight code) used
     std::vector<const std::int64_t*> packed;         // [f * K + k]: packed column of a closed filter
     std::vector<std::vector<std::int64_t>> packed_columns;
+    std::vector<std::int32_t> abs_w;  // [f * K + k]: |weight value| of checked, non-monotone filters
+    bool is_signed = true;            // activation codes are int8 values (else the codes themselves)
     bool with_asum = false;
     std::string label;  // the layer, for messages
 };
