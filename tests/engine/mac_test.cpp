@@ -138,6 +138,29 @@ TEST(WideAdders, EtaHandWorkedExampleAndSampledMetricsOfAnAccumulator) {
     EXPECT_NEAR(tr.bias, -63.0, 0.2);
     EXPECT_EQ(tr.wce, 126.0);
     EXPECT_LT(tr.bias, 0.0);
+
+    // Published figures against sampled metrics: the closed-form MAE 63 and a WCE above any
+    // sample agree as a sample can; an MAE 5% off and a WCE below the sample's do not; the
+    // same figures against exhaustive metrics need the printed precision.
+    PublishedMetrics pub;
+    pub.mae = 63.0;
+    pub.wce = 126.0;
+    pub.printed["mae"] = "63";
+    const auto checks = check_published(pub, tr);
+    ASSERT_EQ(checks.size(), 2u);
+    EXPECT_TRUE(checks[0].agrees) << checks[0].computed;
+    EXPECT_TRUE(checks[1].agrees);
+    pub.mae = 66.2;
+    pub.printed["mae"] = "66.2";
+    pub.wce = 120.0;
+    for (const auto& c : check_published(pub, tr)) EXPECT_FALSE(c.agrees) << c.label;
+    ErrorMetrics exhaustive = tr;
+    exhaustive.sampled = false;
+    pub.mae = 63.0;
+    pub.printed["mae"] = "63.0";
+    exhaustive.mae = 63.3;
+    EXPECT_FALSE(check_published(pub, exhaustive)[0].agrees);
+    EXPECT_TRUE(check_published(pub, tr)[0].via_sampling || check_published(pub, tr)[0].agrees);
 }
 
 std::shared_ptr<const CompiledBlock> mac(const std::shared_ptr<ApproxBlock>& mul, const std::string& mname,

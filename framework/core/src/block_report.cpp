@@ -1,5 +1,6 @@
 #include "hawx/framework/block_report.hpp"
 
+#include "hawx/framework/mac_block.hpp"
 #include "hawx/framework/text.hpp"
 
 #include <algorithm>
@@ -77,12 +78,16 @@ nlohmann::json to_json(const BlockRow& r) {
 
 std::vector<std::string> dominated_by(const std::vector<BlockRow>& rows) {
     std::vector<std::string> out(rows.size());
+    // A MAC block's metrics are its multiplier's (the adder's error is accumulated, not per
+    // operation), so it is compared with nothing and nothing with it.
+    const auto is_mac = [](const ApproxBlock& b) { return dynamic_cast<const MacBlock*>(&b) != nullptr; };
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const ApproxBlock& a = *rows[i].block;
+        if (is_mac(a)) continue;
         const double pa = a.cost().power_mw, ea = rows[i].metrics.mae;
         for (std::size_t j = 0; j < rows.size() && out[i].empty(); ++j) {
             const ApproxBlock& b = *rows[j].block;
-            if (i == j || b.op() != a.op() || b.is_signed() != a.is_signed() || b.activation_bits() != a.activation_bits() ||
+            if (i == j || is_mac(b) || b.op() != a.op() || b.is_signed() != a.is_signed() || b.activation_bits() != a.activation_bits() ||
                 b.weight_bits() != a.weight_bits())
                 continue;
             const double pb = b.cost().power_mw, eb = rows[j].metrics.mae;
@@ -107,7 +112,9 @@ std::string format_block_table(const std::vector<BlockRow>& rows) {
                          fixed(r.metrics.mae_percent, 4), fixed(r.metrics.wce_percent, 3), fixed(r.metrics.ep_percent, 2),
                          fixed(r.metrics.mre_percent, 3), fixed(r.metrics.bias, 2), fixed(c.power_mw, 4),
                          fixed(c.area_um2, 1), fixed(c.delay_ns, 2),
-                         dominated[i].empty() ? "on it" : "dominated by " + dominated[i]});
+                         dynamic_cast<const MacBlock*>(&b) ? "MAC: not compared (MAE is the multiplier's)"
+                         : dominated[i].empty()              ? "on it"
+                                                             : "dominated by " + dominated[i]});
     }
     std::vector<std::size_t> w(head.size());
     for (std::size_t i = 0; i < head.size(); ++i) {
@@ -166,7 +173,10 @@ std::string format_block_details(const BlockRow& r) {
         const auto check = std::find_if(checks.begin(), checks.end(), [&](const FigureCheck& c) { return c.key == v.key; });
         if (check != checks.end())
             out << pad(check->text, 14, false)
-                << (!check->agrees ? "  DISAGREES" : check->via_published ? "  agrees (as the published MAE/WCE)" : "  agrees");
+                << (!check->agrees            ? "  DISAGREES"
+                    : check->via_published      ? "  agrees (as the published MAE/WCE)"
+                    : check->via_sampling       ? "  agrees (as a sample can)"
+                                                : "  agrees");
         out << "\n";
     }
     if (r.metrics.zero_exact_wrong)
