@@ -372,6 +372,20 @@ TEST_P(MacKernel, ClosedFormSumsEqualTheReferenceForEveryRuleWidthAndK) {
                 }
             }
     EXPECT_GT(closed, 100);
+    // The ends of k: 0 (the exact adder, closed form) and bits (no upper part: emulated).
+    for (Kind kind : {Kind::Loa, Kind::Eta, Kind::Trunc})
+        for (int k : {0, 20}) {
+            const BlockLibrary lib{mac(t4, "M", make_adder(kind, 20, s, "wrap", k), "A", 2, "M_A")};
+            const std::vector<Case> all = cases();
+            const Case& c = all[1];
+            const WeightQuant wq = random_weights(c.desc, s, 2);
+            const LayerAssignment a{Granularity::Layer, {0}};
+            const LayerKernel kern(c.desc, wq, s ? 0 : 3, lib, a, KernelPath::Auto);
+            EXPECT_NE(kern.describe().find(k == 0 ? "closed form" : "emulated"), std::string::npos) << kern.describe();
+            const at::Tensor codes = random_codes(c, 2, 5);
+            EXPECT_TRUE(at::equal(kern.accumulate(codes).to(at::kLong), reference_accumulate(c.desc, wq, s ? 0 : 3, lib, a, codes)))
+                << static_cast<int>(kind) << " k " << k;
+        }
     // A saturating accumulator too narrow to prove in range for every input: the closed form
     // with a per-tile certificate; tiles of small activations pass it, tiles of full-range
     // ones saturate and fall back to emulation; both equal the reference.

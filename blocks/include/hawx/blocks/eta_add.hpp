@@ -26,7 +26,10 @@ public:
         m |= m >> 1, m |= m >> 2, m |= m >> 4, m |= m >> 8, m |= m >> 16, m |= m >> 32;
         return (((a >> k_) + (b >> k_)) << k_) | ((a ^ b) & lm) | m;
     }
-    AdderSplit adder_split() const override { return split(SplitRule::Eta, k_); }
+    // k = 0 is the exact adder; k = bits leaves no upper part to split off (emulated).
+    AdderSplit adder_split() const override {
+        return k_ == 0 ? split(SplitRule::Zero, 0) : k_ < bits_ ? split(SplitRule::Eta, k_) : AdderSplit{};
+    }
 
 private:
     int k_;

@@ -26,7 +26,10 @@ public:
         const std::uint64_t carry = (a >> (k_ - 1)) & (b >> (k_ - 1)) & 1u;
         return (((a >> k_) + (b >> k_) + carry) << k_) | low;
     }
-    AdderSplit adder_split() const override { return split(SplitRule::Or, k_); }
+    // k = 0 is the exact adder; k = bits leaves no upper part to split off (emulated).
+    AdderSplit adder_split() const override {
+        return k_ == 0 ? split(SplitRule::Zero, 0) : k_ < bits_ ? split(SplitRule::Or, k_) : AdderSplit{};
+    }
 
 private:
     int k_;
