@@ -15,6 +15,7 @@ int blocks_command(const Args& args);
 int run_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
+int finetune_command(const Args& args);
 int score_command(const Args& args);
 int report_command(const Args& args);
 

@@ -45,6 +45,7 @@ const char* kUsage =
     "  run MANIFEST                          validate a manifest, instantiate its components, write a run folder\n"
     "  train --model M --out CKPT            train a zoo model (lenet5, vgg11, resnet18, efficientnet_lite0) in float\n"
     "  eval --checkpoint C [--config S]      accuracy in float, int8-exact and with approximate blocks (bit-exact)\n"
+    "  finetune --checkpoint C --config S    fine-tune through the approximate forward; accuracy before and after\n"
     "  score --checkpoint C --manifest M     representatives, gradient profile, hawx scores of every block\n"
     "  report RUN_DIR [--no-plots]          tables of a run folder; plots (re)rendered into RUN_DIR/plots\n"
     "\n"
@@ -69,9 +70,10 @@ int dispatch(const Args& args) {
     if (args[0] == "run") return run_command(rest);
     if (args[0] == "train") return train_command(rest);
     if (args[0] == "eval") return eval_command(rest);
+    if (args[0] == "finetune") return finetune_command(rest);
     if (args[0] == "score") return score_command(rest);
     if (args[0] == "report") return report_command(rest);
-    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval, score, report; see hawx --help)");
+    throw Error("unknown command '" + args[0] + "' (commands: plugins, blocks, run, train, eval, finetune, score, report; see hawx --help)");
 }
 
 }  // namespace

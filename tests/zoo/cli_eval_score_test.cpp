@@ -56,6 +56,31 @@ TEST(EvalScoreCli, EvaluatesAConfigurationAndWritesScores) {
     EXPECT_GT(mean.at("T2"), 0.0);
 }
 
+// The accuracy figure after `key` in `text` ("12.34%").
+std::string accuracy_after(const std::string& text, const std::string& key) {
+    const auto at = text.find(key);
+    if (at == std::string::npos) return "<" + key + " missing>";
+    const auto begin = text.find_first_of("0123456789", at + key.size());
+    return text.substr(begin, text.find('%', begin) - begin);
+}
+
+TEST(EvalScoreCli, FinetuneWritesACheckpointEvalReadsWithTheAccuracyItReported) {
+    ZooTempDir dir;
+    const std::string ck = train(dir), out = dir.file("tuned.pt");
+    const Result f = hawx_cmd("finetune --checkpoint '" + ck + "' --manifest '" + kManifest +
+                              "' --config '1-5:T6' --images 512 --epochs 2 --lr 1e-3 --limit 300 --threads 1 --out '" +
+                              out + "'");
+    ASSERT_EQ(f.code, 0) << f.out << f.err;
+    for (const char* s : {"epoch 1/2: loss", "epoch 2/2: loss", "val before", "int8-exact", "approximate", "wrote "})
+        EXPECT_NE(f.out.find(s), std::string::npos) << s << "\n" << f.out;
+    EXPECT_FALSE(std::filesystem::exists(out + ".state")) << "the resumable state goes once done";
+    const Result e = hawx_cmd("eval --checkpoint '" + out + "' --manifest '" + kManifest +
+                              "' --config '1-5:T6' --limit 300 --threads 1");
+    ASSERT_EQ(e.code, 0) << e.out << e.err;
+    EXPECT_EQ(accuracy_after(e.out, "approximate:"), accuracy_after(f.out.substr(f.out.find("after: approximate")), "on validation, "))
+        << "hawx eval re-calibrates as the fine-tune did\n" << f.out << e.out;
+}
+
 TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {
     ZooTempDir dir;
     const std::string ck = train(dir);
@@ -68,6 +93,13 @@ TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {
         {"eval --checkpoint '" + ck + "' --path warp", "kernel path 'warp'"},
         {"eval --checkpoint '" + dir.file("missing.pt") + "'", "missing.pt"},
         {"eval --checkpoint '" + ck + "' --calibration 0", "--calibration must be >= 1"},
+        {"finetune --checkpoint '" + ck + "'" + m + " --config '*:T6' --gradient warp --out '" + runs + "/t.pt'",
+         "gradient 'warp' is not known"},
+        {"finetune --checkpoint '" + ck + "'" + m + " --config '*:T6' --epochs 0 --out '" + runs + "/t.pt'",
+         "--epochs must be in [1, 100000]"},
+        {"finetune --checkpoint '" + ck + "'" + m + " --config '*:T6' --out '" + ck + "'",
+         "is the checkpoint being fine-tuned"},
+        {"finetune --checkpoint '" + ck + "'" + m + " --config '1-6:T6' --out '" + runs + "/t.pt'", "layer 6 outside 1..5"},
         {"score --checkpoint '" + ck + "'" + m + " --k 0 --out '" + runs + "'", "--k must be >= 1"},
         {"score --checkpoint '" + ck + "'" + m + " --k 60 --profile-size 50 --out '" + runs + "'",
          "larger than the profiling set"},

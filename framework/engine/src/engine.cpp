@@ -1,6 +1,9 @@
 #include "hawx/engine/engine.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/ops/convolution_backward.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
 #include <hawx/sdk/error.hpp>
 
 #include "hawx/framework/text.hpp"
@@ -31,6 +34,7 @@ struct Engine::LayerState {
     // weights
     const void* weight_impl = nullptr;
     std::uint32_t weight_version = 0;
+    at::Tensor weight_copy;  // Train mode: the weights the quantization was made from
     std::optional<WeightQuant> wq_signed, wq_unsigned;
     // kernels of the most recently used assignments, most recent first (a sweep alternates
     // a layer between a few blocks; rebuilding its kernel each time dominated the sweep)
@@ -78,7 +82,15 @@ Engine::LayerState& Engine::state(const LayerDesc& layer) {
     return *states_[i];
 }
 
+void Engine::set_mode(Mode m) {
+    if (mode_ == Mode::Train && m != Mode::Train)
+        for (auto& st : states_)
+            if (st) st->weight_impl = nullptr, st->weight_copy = at::Tensor();
+    mode_ = m;
+}
+
 void Engine::begin_calibration() {
+    set_mode(Mode::Calibrate);
     for (auto& s : states_)
         if (s) s->lo = INFINITY, s->hi = -INFINITY, s->samples.clear(), s->seen = 0;
     calibrated_ = false;
@@ -160,7 +172,11 @@ const WeightQuant& Engine::weight_quant(const LayerDesc& layer, const at::Tensor
     LayerState& s = state(layer);
     const void* impl = weight.unsafeGetTensorImpl();
     const std::uint32_t version = weight.is_inference() ? 0 : weight._version();
-    if (s.weight_impl != impl || s.weight_version != version) {
+    // Optimizers step the weights in place without bumping their version (LibTorch's SGD
+    // and Adam write through .data()), so while training the bytes decide.
+    const bool moved = mode_ == Mode::Train && !(s.weight_copy.defined() && s.weight_copy.equal(weight.detach()));
+    if (moved) s.weight_copy = weight.detach().clone();
+    if (s.weight_impl != impl || s.weight_version != version || moved) {
         s.wq_signed.reset();
         s.wq_unsigned.reset();
         s.kernels.clear();
@@ -267,6 +283,133 @@ at::Tensor Engine::quantized_forward(const LayerDesc& layer, const at::Tensor& i
     return y;
 }
 
+const SlopeFactors& Engine::slope_factors(int block) {
+    auto it = slopes_.find(block);
+    if (it == slopes_.end())
+        it = slopes_.emplace(block, factor_slopes(*library_.at(static_cast<std::size_t>(block)), options_.slope_rank)).first;
+    return it->second;
+}
+
+namespace {
+
+// Operand values of uint8 codes (two's complement when signed) as float.
+at::Tensor code_values(const at::Tensor& codes, bool is_signed) {
+    return is_signed ? codes.view(at::kChar).to(at::kFloat) : codes.to(at::kFloat);
+}
+
+// A 256-entry table looked up at every code of `codes`.
+at::Tensor lookup(const at::Tensor& table256, const at::Tensor& codes) {
+    return table256.index_select(0, codes.reshape(-1).to(at::kLong)).view(codes.sizes());
+}
+
+// The backward pass of one approximate layer in Train mode: quantization-aware training's
+// gradient on the fake-quantized operands, plus the error-slope terms of each block.
+struct TrainBackward : public torch::autograd::Node {
+    LayerDesc layer;
+    bool has_bias = false;
+    at::Tensor x_dq, pass, w_dq;  // dequantized operands; 1 where the activation did not clip
+    at::Tensor codes, w_codes, w_scale;
+    float act_scale = 1;
+    struct Slope {
+        const SlopeFactors* factors;
+        at::Tensor mask;  // undefined: every weight of the layer
+    };
+    std::vector<Slope> slopes;
+
+    std::string name() const override { return "hawx::engine::TrainBackward"; }
+
+    // d(sum g * layer(x, w)) w.r.t. x and w.
+    std::pair<at::Tensor, at::Tensor> layer_backward(const at::Tensor& g, const at::Tensor& x, const at::Tensor& w,
+                                                     bool want_x, bool want_w) const {
+        if (layer.linear) return {want_x ? g.mm(w) : at::Tensor(), want_w ? g.t().mm(x) : at::Tensor()};
+        auto r = at::convolution_backward(g, x, w, c10::nullopt, layer.stride, layer.padding, layer.dilation, false,
+                                          {0, 0}, layer.groups, {want_x, want_w, false});
+        return {std::get<0>(r), std::get<1>(r)};
+    }
+
+    torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+        const at::Tensor g = grads[0].contiguous();
+        const bool want_x = should_compute_output(0), want_w = should_compute_output(1);
+        auto [gx, gw] = layer_backward(g, x_dq, w_dq, want_x, want_w);
+        for (const Slope& s : slopes) {
+            const SlopeFactors& f = *s.factors;
+            const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t * s.mask : t; };
+            if (want_x)
+                for (std::int64_t r = 0; r < f.rank_a(); ++r)
+                    gx.add_(lookup(f.p[r], codes) *
+                            layer_backward(g, x_dq, masked(lookup(f.q[r], w_codes) * w_scale), true, false).first);
+            if (want_w)
+                for (std::int64_t r = 0; r < f.rank_w(); ++r)
+                    gw.add_(masked(lookup(f.s[r], w_codes)) *
+                            layer_backward(g, lookup(f.r[r], codes) * act_scale, w_dq, false, true).second);
+        }
+        if (want_x) gx.mul_(pass);
+        at::Tensor gb;
+        if (has_bias && should_compute_output(2)) gb = layer.linear ? g.sum(0) : g.sum({0, 2, 3});
+        return {gx, gw, gb};
+    }
+};
+
+}  // namespace
+
+at::Tensor Engine::train_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                                 const at::Tensor& bias) {
+    at::Tensor yq;
+    {
+        at::NoGradGuard no_grad;
+        yq = quantized_forward(layer, input, weight, bias);
+    }
+    const at::Tensor x = layer.linear ? input.reshape({input.size(0), -1}) : input;
+    const bool needs = at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                                      (bias.defined() && bias.requires_grad()));
+    if (!needs) return yq;
+    LayerState& s = state(layer);
+    const LayerAssignment& a = assignment_.layers[static_cast<std::size_t>(layer.index - 1)];
+    const bool is_signed = library_[static_cast<std::size_t>(a.units.front())]->is_signed;
+    const ActQuant& aq = act_quant(layer.index, is_signed);
+    const WeightQuant& wq = weight_quant(layer, weight, is_signed);
+    auto node = std::shared_ptr<TrainBackward>(new TrainBackward(), torch::autograd::deleteNode);
+    TrainBackward& n = *node;
+    n.layer = layer;
+    n.has_bias = bias.defined();
+    n.codes = codes_for(s, x.detach(), aq, layer);
+    n.x_dq = (code_values(n.codes, is_signed) - static_cast<float>(aq.zero)) * aq.scale;
+    // The activation quantizer passes the gradient where it does not clip.
+    const float lo = (static_cast<float>(aq.qmin) - static_cast<float>(aq.zero) - 0.5f) * aq.scale;
+    const float hi = (static_cast<float>(aq.qmax) - static_cast<float>(aq.zero) + 0.5f) * aq.scale;
+    const at::Tensor xd = x.detach();
+    n.pass = ((xd >= lo) & (xd <= hi)).to(at::kFloat);
+    const std::int64_t F = layer.out_channels;
+    std::vector<std::int64_t> per_filter(static_cast<std::size_t>(weight.dim()), 1);
+    per_filter[0] = F;
+    n.w_scale = at::from_blob(const_cast<float*>(wq.scale.data()), {F}, at::kFloat).clone().view(per_filter);
+    std::vector<float> wz(wq.zero.begin(), wq.zero.end());
+    const at::Tensor w_zero = at::from_blob(wz.data(), {F}, at::kFloat).clone().view(per_filter);
+    n.w_dq = (code_values(wq.codes, is_signed) - w_zero) * n.w_scale;
+    n.w_codes = wq.codes;
+    n.act_scale = aq.scale;
+    if (options_.gradient == GradientRule::SlopeTable) {
+        std::vector<int> blocks = a.units;
+        std::sort(blocks.begin(), blocks.end());
+        blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+        for (int b : blocks) {
+            const SlopeFactors& sf = slope_factors(b);
+            if (sf.rank_a() == 0 && sf.rank_w() == 0) continue;
+            at::Tensor mask;
+            if (a.granularity != Granularity::Layer) {
+                std::vector<float> m(a.units.size());
+                for (std::size_t i = 0; i < m.size(); ++i) m[i] = a.units[i] == b ? 1.0f : 0.0f;
+                mask = at::from_blob(m.data(), {static_cast<std::int64_t>(m.size())}, at::kFloat).clone();
+                mask = a.granularity == Granularity::Filter ? mask.view(per_filter) : mask.view(weight.sizes());
+            }
+            n.slopes.push_back({&sf, mask});
+        }
+    }
+    node->set_next_edges(torch::autograd::collect_next_edges(x, weight, bias));
+    torch::autograd::create_gradient_edge(yq, node);
+    return yq;
+}
+
 at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
                            const at::Tensor& bias) {
     switch (mode_) {
@@ -288,6 +431,7 @@ at::Tensor Engine::forward(const LayerDesc& layer, const at::Tensor& input, cons
             return float_forward(layer, input, weight, bias);
         }
         case Mode::Quantized: return quantized_forward(layer, input, weight, bias);
+        case Mode::Train: return train_forward(layer, input, weight, bias);
         case Mode::Profile: {
             at::Tensor yq;
             {

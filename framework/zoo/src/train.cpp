@@ -4,14 +4,19 @@
 #include <ATen/Parallel.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
+#include <torch/serialize.h>
 #include <torch/utils.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <thread>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
 
 #include "hawx/sdk/error.hpp"
 #include "hawx/zoo/progress.hpp"
@@ -56,6 +61,71 @@ std::string fmt(const char* format, double a, double b) {
     return buf;
 }
 
+nlohmann::json stats_json(const EpochStats& s) {
+    return {{"epoch", s.epoch}, {"train_loss", s.train_loss}, {"train_accuracy", s.train_accuracy},
+            {"lr", s.lr}, {"val_correct", s.val.correct}, {"val_total", s.val.total},
+            {"val_accuracy", s.val.accuracy}, {"val_loss", s.val.loss}, {"seconds", s.seconds}};
+}
+
+EpochStats stats_from(const nlohmann::json& j) {
+    EpochStats s;
+    s.epoch = j.at("epoch").get<int>();
+    s.train_loss = j.at("train_loss").get<double>();
+    s.train_accuracy = j.at("train_accuracy").get<double>();
+    s.lr = j.at("lr").get<double>();
+    s.val.correct = j.at("val_correct").get<std::size_t>();
+    s.val.total = j.at("val_total").get<std::size_t>();
+    s.val.accuracy = j.at("val_accuracy").get<double>();
+    s.val.loss = j.at("val_loss").get<double>();
+    s.seconds = j.at("seconds").get<double>();
+    return s;
+}
+
+// The state after `done` epochs, written to a temporary file and renamed over the old one,
+// so a kill leaves either state whole.
+void save_state(const std::string& path, const std::string& tag, Network& net, torch::optim::Optimizer& opt,
+                const std::vector<EpochStats>& done) {
+    torch::serialize::OutputArchive ar, model, optimizer;
+    net.save(model);
+    opt.save(optimizer);
+    ar.write("model", model);
+    ar.write("optimizer", optimizer);
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& e : done) history.push_back(stats_json(e));
+    ar.write("tag", c10::IValue(tag));
+    ar.write("history", c10::IValue(history.dump()));
+    ar.write("generator", at::Generator(at::detail::getDefaultCPUGenerator()).get_state());
+    const std::string tmp = path + ".tmp";
+    ar.save_to(tmp);
+    std::filesystem::rename(tmp, path);
+}
+
+// Restores a state written by save_state; returns the epochs it holds.
+std::vector<EpochStats> load_state(const std::string& path, const std::string& tag, Network& net,
+                                   torch::optim::Optimizer& opt) {
+    torch::serialize::InputArchive ar, model, optimizer;
+    c10::IValue v_tag, v_history;
+    at::Tensor generator;
+    try {
+        ar.load_from(path);
+        ar.read("tag", v_tag);
+        ar.read("history", v_history);
+        ar.read("generator", generator);
+        ar.read("model", model);
+        ar.read("optimizer", optimizer);
+    } catch (const c10::Error&) {
+        throw Error(path + ": not a training state this version can read (delete it to start over)");
+    }
+    if (!v_tag.isString() || v_tag.toStringRef() != tag)
+        throw Error(path + ": training state of another run (delete it, or choose another output)");
+    net.load(model);
+    opt.load(optimizer);
+    at::Generator(at::detail::getDefaultCPUGenerator()).set_state(generator);
+    std::vector<EpochStats> done;
+    for (const auto& e : nlohmann::json::parse(v_history.toStringRef())) done.push_back(stats_from(e));
+    return done;
+}
+
 }  // namespace
 
 TrainOptions default_train_options(const std::string& model) {
@@ -95,7 +165,7 @@ void check_train_options(const TrainOptions& o) {
 TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec& spec, const TrainOptions& o,
                   const EpochCallback& on_epoch) {
     check_train_options(o);
-    if (net.batchnorm_folded())
+    if (net.batchnorm_folded() && !o.folded)
         throw Error(net.model_name() + ": cannot train a network whose BatchNorm has been folded");
     const auto classes = net.model_options().num_classes;
     for (std::size_t i = 0; i < train_set.size(); ++i)
@@ -135,10 +205,20 @@ TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec&
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
 
     TrainResult result;
+    int first_epoch = 0;
+    if (!o.state_path.empty() && std::filesystem::exists(o.state_path)) {
+        result.epochs = load_state(o.state_path, o.state_tag, net, *opt);
+        first_epoch = static_cast<int>(result.epochs.size());
+        if (first_epoch > o.epochs)
+            throw Error(o.state_path + ": holds " + std::to_string(first_epoch) + " epochs, more than the " +
+                        std::to_string(o.epochs) + " asked for");
+        // The shuffles of the epochs already done, so the next one draws the same order.
+        for (int e = 0; e < first_epoch; ++e) shuffle(order, rng);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     ProgressBar bar(total_steps, net.model_name(), o.progress && ProgressBar::stderr_is_terminal());
-    std::size_t global_step = 0;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    std::size_t global_step = steps * static_cast<std::size_t>(first_epoch);
+    for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
         const auto te = std::chrono::steady_clock::now();
         shuffle(order, rng);
         net.train();
@@ -184,6 +264,7 @@ TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec&
         st.seconds = seconds_since(te);
         result.epochs.push_back(st);
         if (on_epoch) on_epoch(st);
+        if (!o.state_path.empty()) save_state(o.state_path, o.state_tag, net, *opt, result.epochs);
     }
     bar.finish();
     net.eval();

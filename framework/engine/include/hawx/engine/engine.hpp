@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hawx/engine/compiled_block.hpp"
+#include "hawx/engine/gradient.hpp"
 #include "hawx/engine/layer_kernel.hpp"
 #include "hawx/engine/quant.hpp"
 #include "hawx/engine/runner.hpp"
@@ -35,6 +36,11 @@ struct EngineOptions {
     /// Adder tree size per layer (index l - 1) for MAC blocks of order "auto"; a layer
     /// beyond the list, or a 1, sums sequentially. One entry applies to every layer.
     std::vector<int> auto_trees;
+    /// Train mode: the gradient through an approximate product (see Mode::Train).
+    GradientRule gradient = GradientRule::StraightThrough;
+    /// Train mode with GradientRule::SlopeTable: ranks kept of each block's error-slope
+    /// tables (their factorization's dropped part is reported by slope_factors()).
+    int slope_rank = 4;
     int auto_tree(int layer_index) const {
         if (auto_trees.empty()) return 1;
         if (auto_trees.size() == 1) return auto_trees[0];
@@ -51,7 +57,15 @@ enum class Mode {
     /// backward pass is the float layer's, quantization counts as identity), recording per
     /// layer the activation codes and the output tensor, whose gradient dL/dy a backward
     /// pass fills (see profile()).
-    Profile
+    Profile,
+    /// Fine-tuning: the value is the Quantized output, bit-exact; the gradient is that of
+    /// quantization-aware training on the fake-quantized operands (the float layer on the
+    /// dequantized codes; the activation quantizer passes the gradient where it does not clip,
+    /// weights pass it everywhere). With GradientRule::SlopeTable the gradient adds the slope
+    /// of each block's error E = T - a*w (central differences in code units, low-rank
+    /// factorized), so d(approx)/da = s_w * dT/da instead of the exact product's s_w * w.
+    /// Without gradient mode (evaluation) it is Quantized. Nothing is recorded.
+    Train
 };
 
 /// What Profile mode records for one layer in one forward pass.
@@ -90,7 +104,12 @@ public:
     const BlockLibrary& library() const { return library_; }
     const EngineOptions& options() const { return options_; }
 
-    void set_mode(Mode m) { mode_ = m; }
+    /// Leaving Train mode forgets every layer's quantized weights (optimizers step them in
+    /// place without a version change the cache could see).
+    void set_mode(Mode m);
+    void set_gradient_rule(GradientRule g) { options_.gradient = g; }
+    /// The error-slope factorization Train mode uses for library block `block` (computed once).
+    const SlopeFactors& slope_factors(int block);
     Mode mode() const { return mode_; }
 
     /// Forgets recorded ranges and switches to Calibrate mode.
@@ -135,6 +154,8 @@ public:
 
 private:
     struct LayerState;
+    at::Tensor train_forward(const LayerDesc& layer, const at::Tensor& input, const at::Tensor& weight,
+                             const at::Tensor& bias);
     LayerState& state(const LayerDesc& layer);
     const at::Tensor& codes_for(LayerState& s, const at::Tensor& x, const ActQuant& aq, const LayerDesc& layer);
 
@@ -147,6 +168,7 @@ private:
     std::vector<LayerDesc> layers_;
     std::vector<std::unique_ptr<LayerState>> states_;
     std::vector<LayerProfile> profile_;
+    std::map<int, SlopeFactors> slopes_;
 };
 
 /// Dequantization: acc * (s_a * s_w[f]) + bias[f], computed so that float32 and float64

@@ -29,6 +29,17 @@ struct TrainOptions {
     int threads = 0;              ///< intra-op threads during training; 0: std::thread::hardware_concurrency()
     std::size_t val_size = 5000;  ///< the last val_size training images are held out (0: none)
     bool progress = true;         ///< progress bar on stderr when stderr is a terminal
+    /// Train a network whose BatchNorm is folded (fine-tuning the weights inference uses;
+    /// refused otherwise, since a folded BatchNorm no longer normalises).
+    bool folded = false;
+    /// Resumable training: after every epoch the weights, optimizer state, generator state and
+    /// epoch statistics are written here (atomically), and a run that finds the file resumes
+    /// after its last epoch, to the same result as an uninterrupted run with the same thread
+    /// count. Empty: not resumable.
+    std::string state_path;
+    /// What the state belongs to (options, model, data): a state file with another tag is
+    /// refused rather than resumed.
+    std::string state_tag;
 };
 
 /// Defaults per model: lenet5 trains with Adam (the setting measured to reach >= 89% on
@@ -61,7 +72,7 @@ using EpochCallback = std::function<void(const EpochStats&)>;
 /// the same seed, network and thread count give the same weights on the same machine.
 /// Sets at::set_num_threads(threads) for the duration and restores the previous count.
 /// Shows a ProgressBar (loss, accuracy, ETA) on stderr when it is a terminal; calls
-/// `on_epoch` after every epoch. Leaves the network in eval mode. Throws hawx::Error for bad
+/// `on_epoch` after every epoch (not for epochs restored from options.state_path). Leaves the network in eval mode. Throws hawx::Error for bad
 /// options, a network whose BatchNorm is folded, labels the network cannot output, or a
 /// diverging loss (NaN/Inf).
 TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec& spec, const TrainOptions& options,

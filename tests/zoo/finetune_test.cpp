@@ -1,0 +1,260 @@
+// Approximation-aware fine-tuning (issue 19): with the exact block it is ordinary
+// quantization-aware training (a float fake-quant reference written here); the slope
+// gradient equals finite differences of the engine's own output where the table is smooth
+// (the straight-through one does not); a fine-tune killed after an epoch resumes to the
+// identical weights.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <hawx/blocks/truncated_mul.hpp>
+#include <hawx/data/datasets.hpp>
+#include <hawx/engine/engine.hpp>
+#include <hawx/pipeline/finetune.hpp>
+#include <hawx/sdk/error.hpp>
+#include <hawx/zoo/network.hpp>
+#include <hawx/zoo/quantized.hpp>
+#include <hawx/zoo/train.hpp>
+
+#include "../blocks/block_test_util.hpp"
+#include "zoo_test_util.hpp"
+
+using namespace hawx;
+using namespace hawx::engine;
+using hawx::test::P;
+using hawx::test::ZooTempDir;
+
+namespace {
+
+// The textbook fake-quant layer: operands rounded to the engine's grids (activations per
+// tensor with the engine's calibrated quantizer, weights per filter symmetric, max|w| / 127),
+// the layer computed on the integer levels (in double, exact) and rescaled once in float32
+// as integer hardware does, gradients straight through the rounding (zero where the
+// activation clips) to the float layer on the fake-quantized operands.
+class FakeQuantRunner : public LayerRunner {
+public:
+    explicit FakeQuantRunner(const Engine& e) : engine_(e) {}
+    at::Tensor forward(const LayerDesc& l, const at::Tensor& input, const at::Tensor& w, const at::Tensor& b) override {
+        const ActQuant& q = engine_.act_quant(l.index, true);
+        const at::Tensor x = l.linear ? input.reshape({input.size(0), -1}) : input;
+        const at::Tensor level = at::round(x.detach() * q.inv_scale);
+        const at::Tensor inside = ((level >= q.qmin) & (level <= q.qmax)).to(at::kFloat);
+        const at::Tensor lx = level.clamp(q.qmin, q.qmax);
+        const at::Tensor amax = w.detach().abs().reshape({w.size(0), -1}).amax(1);
+        std::vector<std::int64_t> shape(static_cast<std::size_t>(w.dim()), 1);
+        shape[0] = w.size(0);
+        const at::Tensor s = (amax / 127.0f).view(shape);
+        const at::Tensor lw = at::round(w.detach() * (1.0f / s)).clamp(-127, 127);
+        const at::Tensor acc = float_forward(l, lx.to(at::kDouble), lw.to(at::kDouble), {});
+        std::vector<std::int64_t> out(static_cast<std::size_t>(acc.dim()), 1);
+        out[1] = w.size(0);
+        at::Tensor value = (acc * (s.reshape({-1}) * q.scale).to(at::kDouble).view(out)).to(at::kFloat);
+        if (b.defined()) value = value + b.detach().view(out);
+        const at::Tensor grad = float_forward(l, lx * q.scale + (x - x.detach()) * inside, lw * s + (w - w.detach()), b);
+        return value + (grad - grad.detach());
+    }
+
+private:
+    const Engine& engine_;
+};
+
+std::shared_ptr<zoo::Network> lenet(std::uint64_t seed) {
+    torch::manual_seed(seed);
+    zoo::ModelOptions o;
+    o.in_channels = 1;
+    o.input_size = 32;
+    return zoo::make_model("lenet5", o);
+}
+
+const Dataset& synthetic() {
+    static const Dataset d = head(load_dataset("synthetic", "", 32, 5).train, 384);
+    return d;
+}
+
+InputSpec spec32() {
+    InputSpec s;
+    s.channels = 1;
+    s.size = 32;
+    s.mean = {0.5f};
+    s.std = {0.5f};
+    return s;
+}
+
+zoo::TrainOptions sgd(int epochs) {
+    zoo::TrainOptions o;
+    o.epochs = epochs;
+    o.batch_size = 64;
+    o.optimizer = "sgd";
+    o.momentum = 0;
+    o.lr = 0.05;
+    o.schedule = "constant";
+    o.val_size = 0;
+    o.threads = 1;
+    o.progress = false;
+    o.folded = true;
+    return o;
+}
+
+TEST(Finetune, ExactBlockIsOrdinaryQuantizationAwareTraining) {
+    const InputSpec spec = spec32();
+    auto a = lenet(11), b = lenet(11);
+    Engine eng({exact_block(true)}, EngineOptions{1});
+    zoo::calibrate(*a, eng, synthetic(), spec, 256);
+    zoo::fold_batchnorm(*b);
+    eng.set_assignment(ModelAssignment::uniform(0, a->layer_descs().size()));
+    eng.set_mode(Mode::Train);
+    FakeQuantRunner ref(eng);
+    b->set_runner(&ref);
+    const zoo::TrainResult ra = zoo::train(*a, synthetic(), spec, sgd(4));
+    const zoo::TrainResult rb = zoo::train(*b, synthetic(), spec, sgd(4));
+    ASSERT_EQ(ra.epochs.size(), 4u);
+    // Forward values agree bit for bit (integer sums rescaled once), so do the gradients: the
+    // curves may only differ by float reassociation.
+    for (std::size_t e = 0; e < 4; ++e)
+        EXPECT_NEAR(ra.epochs[e].train_loss, rb.epochs[e].train_loss, 1e-4 * rb.epochs[e].train_loss) << "epoch " << e + 1;
+    EXPECT_LT(ra.epochs[3].train_loss, ra.epochs[0].train_loss) << "it trains";
+    const auto pa = a->parameters(), pb = b->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        EXPECT_LT((pa[i] - pb[i]).abs().max().item<float>(), 1e-4f) << "parameter " << i;
+    // Back in Quantized mode the engine computes with the trained weights (the optimizer
+    // stepped them in place, version unchanged): as a fresh engine with the same ranges does.
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = to_input(synthetic(), 0, 32, spec);
+    eng.set_mode(Mode::Quantized);
+    const at::Tensor trained = a->forward(x);
+    Engine fresh({exact_block(true)}, EngineOptions{1});
+    fresh.load_calibration(eng.calibration_json());
+    fresh.set_assignment(eng.assignment());
+    fresh.set_mode(Mode::Quantized);
+    a->set_runner(&fresh);
+    EXPECT_TRUE(torch::equal(trained, a->forward(x)));
+}
+
+// T = a*w + a^2 - w^2 (signed codes): smooth, its error slopes are 2a and -2w, which central
+// differences reproduce exactly away from the ends of the code range.
+std::shared_ptr<const CompiledBlock> smooth_block() {
+    std::vector<std::int32_t> t(65536);
+    for (int a = -128; a < 128; ++a)
+        for (int w = -128; w < 128; ++w) t[((a & 0xFF) << 8) | (w & 0xFF)] = a * w + a * a - w * w;
+    return compile_table(std::move(t), true, "SMOOTH");
+}
+
+TEST(Finetune, SlopeGradientIsTheFiniteDifferenceOfTheEngineOutput) {
+    LayerDesc d;
+    d.index = 1;
+    d.linear = true;
+    d.in_channels = 12;
+    d.out_channels = 3;
+    Engine eng({smooth_block()}, EngineOptions{1});
+    torch::manual_seed(3);
+    // Operands on their quantization grids, 1 to 100 codes from zero, so one code step either
+    // way stays inside the range and the grid (the calibration sees +-127 codes).
+    const float sa = 0.02f;
+    const at::Tensor xc = torch::randint(-100, 101, {2, 12}).to(at::kFloat);
+    at::Tensor wc = torch::randint(-100, 101, {3, 12}).to(at::kFloat);
+    wc.select(1, 11).fill_(127);  // the filter maxima fix each weight scale at 0.01
+    const at::Tensor g = torch::randn({2, 3});
+    const at::Tensor bias = torch::zeros({3});
+    eng.begin_calibration();
+    at::Tensor range = torch::zeros({1, 12});
+    range[0][0] = -127 * sa;
+    range[0][1] = 127 * sa;
+    eng.forward(d, range, wc * 0.01f, bias);
+    eng.finish_calibration();
+    ASSERT_FLOAT_EQ(eng.act_quant(1, true).scale, sa);
+    eng.set_assignment(ModelAssignment::uniform(0, 1));
+    const auto loss = [&](const at::Tensor& x, const at::Tensor& w) { return (eng.forward(d, x, w, bias) * g).sum(); };
+    const auto grads = [&](GradientRule rule) {
+        eng.set_gradient_rule(rule);
+        eng.set_mode(Mode::Train);
+        at::Tensor x = (xc * sa).requires_grad_(true), w = (wc * 0.01f).requires_grad_(true);
+        loss(x, w).backward();
+        return std::make_pair(x.grad(), w.grad());
+    };
+    const auto [gx, gw] = grads(GradientRule::SlopeTable);
+    const auto [sx, sw] = grads(GradientRule::StraightThrough);
+    eng.set_mode(Mode::Quantized);
+    torch::NoGradGuard no_grad;
+    double worst_slope = 0, worst_ste = 0;
+    for (std::int64_t i = 0; i < 12; ++i) {
+        const at::Tensor step = torch::zeros({2, 12});
+        step.select(1, i).fill_(1.0f);
+        const at::Tensor up = loss((xc + step) * sa, wc * 0.01f), down = loss((xc - step) * sa, wc * 0.01f);
+        // Both images' inputs i moved together: the sum of their gradients.
+        const double fd = (up - down).item<double>() / (2 * sa);
+        worst_slope = std::max(worst_slope, std::abs(gx.select(1, i).sum().item<double>() - fd) / (1 + std::abs(fd)));
+        worst_ste = std::max(worst_ste, std::abs(sx.select(1, i).sum().item<double>() - fd) / (1 + std::abs(fd)));
+    }
+    for (std::int64_t f = 0; f < 3; ++f)
+        for (std::int64_t k = 0; k < 11; ++k) {
+            const at::Tensor step = torch::zeros({3, 12});
+            step[f][k] = 1.0f;
+            const double fd =
+                (loss(xc * sa, (wc + step) * 0.01f) - loss(xc * sa, (wc - step) * 0.01f)).item<double>() / (2 * 0.01);
+            worst_slope = std::max(worst_slope, std::abs(gw[f][k].item<double>() - fd) / (1 + std::abs(fd)));
+            worst_ste = std::max(worst_ste, std::abs(sw[f][k].item<double>() - fd) / (1 + std::abs(fd)));
+        }
+    EXPECT_LT(worst_slope, 1e-3);
+    EXPECT_GT(worst_ste, 0.1) << "the straight-through gradient ignores the error's slope";
+}
+
+TEST(Finetune, SlopeFactorsOfATruncatedMultiplierAreExactAtItsRank) {
+    const auto t4 = compile_block(P<blocks::TruncatedMul>().i("k", 4).make(), "T4");
+    const SlopeFactors f = factor_slopes(*t4, 8);
+    EXPECT_LE(f.rank_a(), 8);
+    EXPECT_LT(f.dropped_a, 1e-6);
+    const at::Tensor m = error_slope(*t4, true);
+    const at::Tensor back = f.p.t().to(at::kDouble).mm(f.q.to(at::kDouble));
+    EXPECT_LT((m - back).abs().max().item<double>(), 1e-3 * m.abs().max().item<double>());
+    const SlopeFactors ex = factor_slopes(*exact_block(true), 8);
+    EXPECT_EQ(ex.rank_a() + ex.rank_w(), 0);
+}
+
+zoo::TrainOptions adam(int epochs, const std::string& state) {
+    zoo::TrainOptions o = sgd(epochs);
+    o.optimizer = "adam";
+    o.lr = 1e-3;
+    o.schedule = "cosine";
+    o.state_path = state;
+    o.state_tag = "test";
+    return o;
+}
+
+TEST(Finetune, AKilledFinetuneResumesToTheIdenticalWeights) {
+    ZooTempDir dir;
+    const InputSpec spec = spec32();
+    const BlockLibrary lib = {exact_block(true), compile_block(P<blocks::TruncatedMul>().i("k", 5).make(), "T5")};
+    pipeline::FinetuneData fd;
+    fd.train = &synthetic();
+    fd.calibration = &synthetic();
+    fd.calibration_n = 256;
+    fd.spec = spec;
+    const auto run = [&](zoo::Network& net, const std::string& state, int kill_after) {
+        EngineOptions eo{1};
+        eo.gradient = GradientRule::SlopeTable;
+        Engine eng(lib, eo);
+        return pipeline::finetune(net, eng, ModelAssignment::uniform(1, net.layer_descs().size()), fd, adam(3, state),
+                                  [&](const zoo::EpochStats& e, const zoo::EvalResult&) {
+                                      if (e.epoch == kill_after) throw std::runtime_error("killed");
+                                  });
+    };
+    auto whole = lenet(5);
+    const zoo::TrainResult rw = run(*whole, dir.file("whole.state"), 0);
+    auto killed = lenet(5);
+    EXPECT_THROW(run(*killed, dir.file("resumed.state"), 2), std::runtime_error);
+    ASSERT_TRUE(std::filesystem::exists(dir.file("resumed.state"))) << "epoch 1 was saved";
+    auto resumed = lenet(5);  // a fresh process: the starting weights again, then the state
+    const zoo::TrainResult rr = run(*resumed, dir.file("resumed.state"), 0);
+    ASSERT_EQ(rr.epochs.size(), 3u);
+    for (std::size_t e = 0; e < 3; ++e) EXPECT_EQ(rr.epochs[e].train_loss, rw.epochs[e].train_loss) << e;
+    const auto pw = whole->parameters(), pr = resumed->parameters();
+    for (std::size_t i = 0; i < pw.size(); ++i) EXPECT_TRUE(torch::equal(pw[i], pr[i])) << "parameter " << i;
+    // A state of another run is refused, not resumed.
+    zoo::TrainOptions other = adam(3, dir.file("resumed.state"));
+    other.state_tag = "another";
+    auto net = lenet(5);
+    zoo::fold_batchnorm(*net);
+    const std::string msg = hawx::test::error_of<Error>([&] { zoo::train(*net, synthetic(), spec, other); });
+    EXPECT_NE(msg.find("training state of another run"), std::string::npos) << msg;
+}
+
+}  // namespace
