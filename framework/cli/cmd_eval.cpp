@@ -35,7 +35,7 @@ int eval_command(const Args& args) {
     long long input_size = 0;
     long long calibration = 2000, limit = 0, batch_size = 256, threads = 0;
     double percentile = 99.99;
-    bool verbose = false;
+    bool verbose = false, recalibrate = false;
     opts.add_options()
         ("checkpoint", po::value(&checkpoint)->required(), "checkpoint written by hawx train, or a TorchScript .pt file")
         ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
@@ -54,6 +54,8 @@ int eval_command(const Args& args) {
         ("limit", po::value(&limit), "evaluate the first N test images only (default: all)")
         ("batch-size", po::value(&batch_size), "evaluation batch size (default 256)")
         ("threads", po::value(&threads), "threads (default: all cores)")
+        ("recalibrate", po::bool_switch(&recalibrate), "calibrate even when the checkpoint stores the ranges its "
+                                                        "fine-tune trained with")
         ("verbose", po::bool_switch(&verbose), "print how each layer is computed");
     po::variables_map vm;
     if (!parse_args(args,
@@ -104,11 +106,20 @@ int eval_command(const Args& args) {
     const std::size_t n_test = limit > 0 ? std::min<std::size_t>(static_cast<std::size_t>(limit), data.test.size())
                                          : data.test.size();
 
+    // A fine-tuned checkpoint was trained for the ranges it stores; measuring them again on the
+    // new weights can undo the fine-tune (EXPERIMENTS.md), so they are used unless told otherwise.
+    const nlohmann::json* stored = nullptr;
+    if (meta.training.contains("finetune") && meta.training.at("finetune").contains("ranges"))
+        stored = &meta.training.at("finetune").at("ranges");
+    const bool use_stored = stored && !recalibrate && !vm.count("calibration") && !vm.count("calibration-method");
     std::cout << "model: " << meta.model << " (" << meta.options.to_string() << "), " << descs.size()
               << " approximable layers\n"
-              << "data: " << data.test.name << ", " << n_test << " test images; calibration: "
-              << std::min<std::size_t>(static_cast<std::size_t>(calibration), calib.size()) << " training images ("
-              << calib_method << ")\n";
+              << "data: " << data.test.name << ", " << n_test << " test images; calibration: ";
+    if (use_stored)
+        std::cout << "the activation ranges " << checkpoint << " was fine-tuned with (--recalibrate measures them again)\n";
+    else
+        std::cout << std::min<std::size_t>(static_cast<std::size_t>(calibration), calib.size()) << " training images ("
+                  << calib_method << ")\n";
 
     engine::Engine eng(lib.blocks, eo);
     const auto timed_eval = [&](const char* what) {
@@ -123,7 +134,15 @@ int eval_command(const Args& args) {
     net->set_runner(nullptr);
     at::set_num_threads(eng.options().threads);
     const zoo::EvalResult fl = timed_eval("float:");
-    zoo::calibrate(*net, eng, calib, *meta.input, static_cast<std::size_t>(calibration));
+    if (use_stored) {
+        zoo::fold_batchnorm(*net);
+        net->eval();
+        net->set_runner(&eng);
+        eng.load_calibration(*stored);
+        eng.set_mode(engine::Mode::Quantized);
+    } else {
+        zoo::calibrate(*net, eng, calib, *meta.input, static_cast<std::size_t>(calibration));
+    }
     // The int8-exact baseline uses the exact multiplier of the configuration's signedness.
     bool is_signed = true;
     if (!approx.layers.empty())

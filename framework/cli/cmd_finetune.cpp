@@ -82,8 +82,8 @@ int finetune_command(const Args& args) {
     if (!parse_args(args,
                     "usage: hawx finetune --checkpoint C --manifest M --config \"<configuration>\" --out C2 [options]\n"
                     "Fine-tunes the float weights through the bit-exact approximate forward of the configuration\n"
-                    "(BatchNorm folded as at evaluation, straight-through or table-slope gradients), re-calibrates\n"
-                    "the activation ranges, prints float / int8-exact / approximate accuracy before and after on the\n"
+                    "(BatchNorm folded as at evaluation, straight-through or table-slope gradients) with the activation\n"
+                    "ranges of the start, which the checkpoint keeps for hawx eval; prints float / int8-exact / approximate accuracy before and after on the\n"
                     "validation and test images, and writes a checkpoint hawx eval reads. Resumes after the last\n"
                     "finished epoch when interrupted (state in C2.state).",
                     opts, nullptr, vm))
@@ -151,7 +151,7 @@ int finetune_command(const Args& args) {
     std::cout << "model: " << md.meta.model << " (" << md.meta.options.to_string() << "), " << descs.size()
               << " approximable layers\n"
               << "configuration: " << engine::format_assignment(approx, lib.names) << "\n"
-              << "data: " << md.data.test.name << ", " << fit.size() << " training images per epoch, " << val.size()
+              << "data: " << md.meta.training.value("dataset", md.data.test.name) << ", " << fit.size() << " training images per epoch, " << val.size()
               << " validation, " << n_test << " test; calibration: "
               << std::min<std::size_t>(fd.calibration_n, fit_all.size()) << " training images\n"
               << "fine-tuning: " << t.epochs << " epoch(s), " << t.optimizer << " lr " << t.lr << " (" << t.schedule
@@ -164,7 +164,11 @@ int finetune_command(const Args& args) {
         std::string what;
         pipeline::FinetuneEval before, after;
     };
-    std::vector<Row> rows{{"float", {}, {}}, {is_signed ? "int8-exact" : "uint8-exact", {}, {}}, {"approximate", {}, {}}};
+    std::vector<Row> rows{{"float", {}, {}},
+                          {is_signed ? "int8-exact" : "uint8-exact", {}, {}},
+                          {"approximate", {}, {}},
+                          {"re-calibrated", {}, {}}};
+    // After fine-tuning: with the ranges it trained with, then re-calibrated (last row).
     const auto measure = [&](bool after) {
         const auto both = [&]() {
             return pipeline::FinetuneEval{zoo::evaluate(net, val, fd.spec, fd.eval_batch),
@@ -181,6 +185,7 @@ int finetune_command(const Args& args) {
     };
     zoo::calibrate(net, eng, fit_all, fd.spec, fd.calibration_n);
     measure(false);
+    rows[3].before = rows[2].before;
     std::printf("before: approximate %s on validation, %s on test\n", with_ci(rows[2].before.val).c_str(),
                 with_ci(rows[2].before.test).c_str());
     std::fflush(stdout);
@@ -202,15 +207,23 @@ int finetune_command(const Args& args) {
                   << fixed(e.seconds, 1) << " s)\n"
                   << std::flush;
     });
+    const nlohmann::json ranges = eng.calibration_json();
     measure(true);
     std::printf("after: approximate %s on validation, %s on test\n", with_ci(rows[2].after.val).c_str(),
                 with_ci(rows[2].after.test).c_str());
+    std::fflush(stdout);
+    zoo::calibrate(net, eng, fit_all, fd.spec, fd.calibration_n);
+    eng.set_assignment(approx);
+    rows[3].after = pipeline::FinetuneEval{zoo::evaluate(net, val, fd.spec, fd.eval_batch),
+                                           zoo::evaluate(net, md.data.test, fd.spec, fd.eval_batch, n_test)};
 
     std::printf("\n%-14s %-18s %-18s %-18s %-18s\n", "", "val before", "val after", "test before", "test after");
     for (const auto& r : rows)
         std::printf("%-14s %-18s %-18s %-18s %-18s\n", r.what.c_str(), with_ci(r.before.val).c_str(),
                     with_ci(r.after.val).c_str(), with_ci(r.before.test).c_str(), with_ci(r.after.test).c_str());
-    std::printf("approximate vs %s before: %+.2f points (test), after: %+.2f points (test, vs the same baseline)\n",
+    std::printf("approximate vs %s before: %+.2f points (test), after: %+.2f points (test, vs the same baseline)\n"
+                "(after: the activation ranges the fine-tune trained with, stored in the checkpoint and used by hawx\n"
+                "eval; re-calibrated: ranges measured again on the fine-tuned weights)\n",
                 rows[1].what.c_str(), rows[2].before.test.accuracy - rows[1].before.test.accuracy,
                 rows[2].after.test.accuracy - rows[1].before.test.accuracy);
 
@@ -231,7 +244,9 @@ int finetune_command(const Args& args) {
                             {"images", fit.size()},
                             {"history", epochs_json},
                             {"test_before", rows[2].before.test.accuracy},
-                            {"test_after", rows[2].after.test.accuracy}};
+                            {"test_after", rows[2].after.test.accuracy},
+                            {"test_after_recalibrated", rows[3].after.test.accuracy},
+                            {"ranges", ranges}};
     net.set_runner(nullptr);
     zoo::save_checkpoint(net, out, md.meta.input, training);
     fs::remove(t.state_path, ec);

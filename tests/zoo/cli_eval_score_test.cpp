@@ -77,8 +77,13 @@ TEST(EvalScoreCli, FinetuneWritesACheckpointEvalReadsWithTheAccuracyItReported) 
     const Result e = hawx_cmd("eval --checkpoint '" + out + "' --manifest '" + kManifest +
                               "' --config '1-5:T6' --limit 300 --threads 1");
     ASSERT_EQ(e.code, 0) << e.out << e.err;
+    EXPECT_NE(e.out.find("calibration: the activation ranges"), std::string::npos) << e.out;
     EXPECT_EQ(accuracy_after(e.out, "approximate:"), accuracy_after(f.out.substr(f.out.find("after: approximate")), "on validation, "))
-        << "hawx eval re-calibrates as the fine-tune did\n" << f.out << e.out;
+        << "hawx eval uses the ranges the fine-tune trained with\n" << f.out << e.out;
+    const Result r = hawx_cmd("eval --checkpoint '" + out + "' --manifest '" + kManifest +
+                              "' --config '1-5:T6' --limit 300 --threads 1 --recalibrate");
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("calibration: 2000 training images"), std::string::npos) << r.out;
 }
 
 TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {

@@ -9,8 +9,7 @@ zoo::TrainResult finetune(zoo::Network& net, engine::Engine& engine, const engin
                           const FinetuneData& data, zoo::TrainOptions options,
                           const std::function<void(const zoo::EpochStats&, const zoo::EvalResult&)>& on_epoch) {
     if (!data.train || !data.calibration) throw Error("fine-tuning: no training or calibration images");
-    // The ranges the approximate forward uses while training are those of the starting
-    // weights; they are measured again on the same images once the weights have moved.
+    // The approximate forward trains with the ranges of the starting weights, and keeps them.
     zoo::calibrate(net, engine, *data.calibration, data.spec, data.calibration_n);
     engine.set_assignment(assignment);
     engine.set_mode(engine::Mode::Train);
@@ -23,8 +22,7 @@ zoo::TrainResult finetune(zoo::Network& net, engine::Engine& engine, const engin
             if (data.val) v = zoo::evaluate(net, *data.val, data.spec, data.eval_batch, data.val_n);
             if (on_epoch) on_epoch(st, v);
         });
-    zoo::calibrate(net, engine, *data.calibration, data.spec, data.calibration_n);
-    engine.set_assignment(assignment);
+    engine.set_mode(engine::Mode::Quantized);
     return r;
 }
 

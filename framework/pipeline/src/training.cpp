@@ -5,7 +5,9 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "hawx/framework/text.hpp"
@@ -52,6 +54,14 @@ void train_checkpoint(const TrainRequest& request) {
               << "training: " << t.optimizer << " lr " << t.lr << " (" << t.schedule << "), batch " << t.batch_size
               << ", " << t.epochs << " epochs, seed " << t.seed << ", " << t.threads << " threads" << std::endl;
 
+    // Resumable: a killed training continues after its last finished epoch.
+    t.state_path = out + ".state";
+    std::ostringstream tag;
+    tag << model << "|" << mo.to_string() << "|" << dataset << "|" << data_dir << "|" << t.epochs << "|" << t.batch_size
+        << "|" << t.lr << "|" << t.optimizer << "|" << t.momentum << "|" << t.weight_decay << "|" << t.schedule << "|"
+        << t.seed << "|" << t.threads << "|" << t.val_size;
+    t.state_tag = tag.str();
+    if (std::filesystem::exists(t.state_path)) std::cout << "resuming from " << t.state_path << std::endl;
     const bool bar_on_terminal = zoo::ProgressBar::stderr_is_terminal();
     const zoo::TrainResult result = zoo::train(*net, data.train, spec, t, [&](const zoo::EpochStats& e) {
         if (bar_on_terminal) std::cerr << "\r\033[K" << std::flush;  // the bar redraws below this line
@@ -81,6 +91,8 @@ void train_checkpoint(const TrainRequest& request) {
     if (!result.epochs.empty() && result.epochs.back().val.total > 0)
         training["val_accuracy"] = result.epochs.back().val.accuracy;
     zoo::save_checkpoint(*net, out, spec, training);
+    std::error_code ec;
+    std::filesystem::remove(t.state_path, ec);
 
     std::cout << "test accuracy: " << percent(test.accuracy) << " (" << test.correct << "/" << test.total
               << "), loss " << fixed(test.loss, 4) << "\n"

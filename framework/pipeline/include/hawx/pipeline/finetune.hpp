@@ -32,10 +32,11 @@ struct FinetuneEval {
 
 /// Fine-tunes `net` (BatchNorm folded, as evaluation computes it) with `engine` in Train mode
 /// under `assignment`: calibrates on data.calibration, trains with `options` (its `folded`
-/// set; resumable through options.state_path), and re-calibrates the activation ranges on
-/// the same images afterwards, leaving the engine in Quantized mode under `assignment`.
-/// `on_epoch` receives each epoch's statistics and the approximate validation accuracy
-/// (ranges of the start). Throws hawx::Error as zoo::train does.
+/// set; resumable through options.state_path) with those activation ranges fixed, and leaves
+/// the engine in Quantized mode under `assignment` with the same ranges (the weights were
+/// trained for them: re-calibrating afterwards can undo the fine-tune, see EXPERIMENTS.md;
+/// call zoo::calibrate to re-calibrate). `on_epoch` receives each epoch's statistics and the
+/// approximate validation accuracy. Throws hawx::Error as zoo::train does.
 zoo::TrainResult finetune(zoo::Network& net, engine::Engine& engine, const engine::ModelAssignment& assignment,
                           const FinetuneData& data, zoo::TrainOptions options,
                           const std::function<void(const zoo::EpochStats&, const zoo::EvalResult&)>& on_epoch = {});
