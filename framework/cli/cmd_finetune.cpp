@@ -200,7 +200,9 @@ int finetune_command(const Args& args) {
     t.state_path = out + ".state";
     t.state_tag = tag.str();
     t.progress = true;
+    zoo::check_train_state(t.state_path, t.state_tag);
     if (fs::exists(t.state_path)) std::cout << "resuming from " << t.state_path << "\n";
+    const zoo::StateFileGuard state_guard(t.state_path);
     const zoo::TrainResult tr = pipeline::finetune(net, eng, approx, fd, t, [&](const zoo::EpochStats& e, const zoo::EvalResult& v) {
         std::cout << "epoch " << e.epoch << "/" << t.epochs << ": loss " << fixed(e.train_loss, 4) << " acc "
                   << percent(e.train_accuracy) << " | val approximate " << percent(v.accuracy) << " ("
@@ -249,7 +251,6 @@ int finetune_command(const Args& args) {
                             {"ranges", ranges}};
     net.set_runner(nullptr);
     zoo::save_checkpoint(net, out, md.meta.input, training);
-    fs::remove(t.state_path, ec);
     std::cout << "wrote " << out << "\n";
     return 0;
 }

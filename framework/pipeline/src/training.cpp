@@ -61,7 +61,9 @@ void train_checkpoint(const TrainRequest& request) {
         << "|" << t.lr << "|" << t.optimizer << "|" << t.momentum << "|" << t.weight_decay << "|" << t.schedule << "|"
         << t.seed << "|" << t.threads << "|" << t.val_size;
     t.state_tag = tag.str();
+    zoo::check_train_state(t.state_path, t.state_tag);
     if (std::filesystem::exists(t.state_path)) std::cout << "resuming from " << t.state_path << std::endl;
+    const zoo::StateFileGuard state_guard(t.state_path);
     const bool bar_on_terminal = zoo::ProgressBar::stderr_is_terminal();
     const zoo::TrainResult result = zoo::train(*net, data.train, spec, t, [&](const zoo::EpochStats& e) {
         if (bar_on_terminal) std::cerr << "\r\033[K" << std::flush;  // the bar redraws below this line
@@ -91,8 +93,6 @@ void train_checkpoint(const TrainRequest& request) {
     if (!result.epochs.empty() && result.epochs.back().val.total > 0)
         training["val_accuracy"] = result.epochs.back().val.accuracy;
     zoo::save_checkpoint(*net, out, spec, training);
-    std::error_code ec;
-    std::filesystem::remove(t.state_path, ec);
 
     std::cout << "test accuracy: " << percent(test.accuracy) << " (" << test.correct << "/" << test.total
               << "), loss " << fixed(test.loss, 4) << "\n"

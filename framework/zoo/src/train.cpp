@@ -103,12 +103,12 @@ void save_state(const std::string& path, const std::string& tag, Network& net, t
 // Restores a state written by save_state; returns the epochs it holds.
 std::vector<EpochStats> load_state(const std::string& path, const std::string& tag, Network& net,
                                    torch::optim::Optimizer& opt) {
+    check_train_state(path, tag);
     torch::serialize::InputArchive ar, model, optimizer;
-    c10::IValue v_tag, v_history;
+    c10::IValue v_history;
     at::Tensor generator;
     try {
         ar.load_from(path);
-        ar.read("tag", v_tag);
         ar.read("history", v_history);
         ar.read("generator", generator);
         ar.read("model", model);
@@ -116,8 +116,6 @@ std::vector<EpochStats> load_state(const std::string& path, const std::string& t
     } catch (const c10::Error&) {
         throw Error(path + ": not a training state this version can read (delete it to start over)");
     }
-    if (!v_tag.isString() || v_tag.toStringRef() != tag)
-        throw Error(path + ": training state of another run (delete it, or choose another output)");
     net.load(model);
     opt.load(optimizer);
     at::Generator(at::detail::getDefaultCPUGenerator()).set_state(generator);
@@ -127,6 +125,25 @@ std::vector<EpochStats> load_state(const std::string& path, const std::string& t
 }
 
 }  // namespace
+
+void check_train_state(const std::string& path, const std::string& tag) {
+    if (!std::filesystem::exists(path)) return;
+    torch::serialize::InputArchive ar;
+    c10::IValue v_tag;
+    try {
+        ar.load_from(path);
+        ar.read("tag", v_tag);
+    } catch (const c10::Error&) {
+        throw Error(path + ": not a training state this version can read (delete it to start over)");
+    }
+    if (!v_tag.isString() || v_tag.toStringRef() != tag)
+        throw Error(path + ": training state of another run (delete it, or choose another output)");
+}
+
+StateFileGuard::~StateFileGuard() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+}
 
 TrainOptions default_train_options(const std::string& model) {
     TrainOptions o;

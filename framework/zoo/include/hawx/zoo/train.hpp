@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -77,5 +78,24 @@ using EpochCallback = std::function<void(const EpochStats&)>;
 /// diverging loss (NaN/Inf).
 TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec& spec, const TrainOptions& options,
                   const EpochCallback& on_epoch = {});
+
+/// Throws hawx::Error naming `path` when it holds a training state of another run (another
+/// tag) or one this version cannot read; nothing when it does not exist. Callers check before
+/// they arm a StateFileGuard, so another run's state is never removed.
+void check_train_state(const std::string& path, const std::string& tag);
+
+/// Removes a training state file when the scope ends, normally or by an exception (a failed
+/// run leaves nothing behind); only a killed process, which runs no destructor, leaves it to
+/// resume from.
+class StateFileGuard {
+public:
+    explicit StateFileGuard(std::string path) : path_(std::move(path)) {}
+    ~StateFileGuard();
+    StateFileGuard(const StateFileGuard&) = delete;
+    StateFileGuard& operator=(const StateFileGuard&) = delete;
+
+private:
+    std::string path_;
+};
 
 }  // namespace hawx::zoo
