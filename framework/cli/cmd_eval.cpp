@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "hawx/pipeline/experiment.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/pipeline/model_data.hpp"
 #include "hawx/engine/conversions.hpp"
 #include "hawx/engine/engine.hpp"
@@ -108,9 +109,7 @@ int eval_command(const Args& args) {
 
     // A fine-tuned checkpoint was trained for the ranges it stores; measuring them again on the
     // new weights can undo the fine-tune (EXPERIMENTS.md), so they are used unless told otherwise.
-    const nlohmann::json* stored = nullptr;
-    if (meta.training.contains("finetune") && meta.training.at("finetune").contains("ranges"))
-        stored = &meta.training.at("finetune").at("ranges");
+    const nlohmann::json* stored = pipeline::finetuned_ranges(meta);
     const bool use_stored = stored && !recalibrate && !vm.count("calibration") && !vm.count("calibration-method");
     std::cout << "model: " << meta.model << " (" << meta.options.to_string() << "), " << descs.size()
               << " approximable layers\n"
@@ -135,11 +134,7 @@ int eval_command(const Args& args) {
     at::set_num_threads(eng.options().threads);
     const zoo::EvalResult fl = timed_eval("float:");
     if (use_stored) {
-        zoo::fold_batchnorm(*net);
-        net->eval();
-        net->set_runner(&eng);
-        eng.load_calibration(*stored);
-        eng.set_mode(engine::Mode::Quantized);
+        pipeline::use_ranges(*net, eng, *stored);
     } else {
         zoo::calibrate(*net, eng, calib, *meta.input, static_cast<std::size_t>(calibration));
     }

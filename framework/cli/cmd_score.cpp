@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "hawx/pipeline/experiment.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/pipeline/model_data.hpp"
 #include "hawx/pipeline/profiling.hpp"
 #include "hawx/pipeline/score_outputs.hpp"
@@ -44,7 +45,7 @@ int score_command(const Args& args) {
     long long input_size = 0;
     long long k = 10, profile_size = 0, calibration = 2000, seed = 1, threads = 0, limit = 0;
     long long dist_limit = 1 << 20, dist_samples = 1 << 20;
-    bool measure = false, no_operation = false;
+    bool measure = false, no_operation = false, recalibrate = false;
     opts.add_options()
         ("checkpoint", po::value(&checkpoint), "checkpoint written by hawx train, or a TorchScript .pt file (default: the manifest's model.checkpoint)")
         ("input-mean", po::value(&input_mean), "TorchScript models: input normalisation mean(s) (default: data statistics)")
@@ -55,6 +56,8 @@ int score_command(const Args& args) {
         ("k", po::value(&k), "representative inputs (k-means clusters, default 10)")
         ("profile-size", po::value(&profile_size), "training images clustered for representatives (default: all)")
         ("calibration", po::value(&calibration), "training images used to calibrate activation ranges (default 2000)")
+        ("recalibrate", po::bool_switch(&recalibrate), "calibrate even when the checkpoint stores the ranges its "
+                                                       "fine-tune trained with (hawx finetune)")
         ("seed", po::value(&seed), "k-means seed, also of the distribution samples (default 1)")
         ("metric", po::value(&metric_name), "sensitivity metric library.component, default parameters (default: the "
                                             "manifest's metric, else metrics.hawx)")
@@ -140,6 +143,10 @@ int score_command(const Args& args) {
     q.profile_set = &profile_set;
     q.calibration_set = &train;
     q.calibration_images = static_cast<std::size_t>(calibration);
+    if (!recalibrate && !vm.count("calibration")) q.ranges = pipeline::finetuned_ranges(meta);
+    if (q.ranges)
+        std::cout << "calibration: the activation ranges " << checkpoint
+                  << " was fine-tuned with (--recalibrate measures them again)\n";
     q.k = static_cast<int>(k);
     q.seed = static_cast<std::uint64_t>(seed);
     q.metric = metric.get();

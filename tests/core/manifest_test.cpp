@@ -24,7 +24,35 @@ TEST(ManifestStructure, UnknownTopLevelKey) {
     d["blokcs"] = json::array();
     EXPECT_EQ(parse_error(d), "/x/m.json: unknown key 'blokcs' (valid: hawx, name, description, seed, plugins, blocks, "
                               "metric, search, accelerators, output, model, dataset, training, quantization, "
-                              "profiling, exploration)");
+                              "profiling, exploration, finetune)");
+}
+
+TEST(ManifestStructure, Finetune) {
+    json d = minimal();
+    d["model"] = {{"checkpoint", "m.pt"}};
+    d["seed"] = 7;
+    d["finetune"] = {{"epochs", 3}, {"gradient", "slope"}, {"images", 1000}};
+    const hawx::Manifest m = hawx::parse_manifest(d, "/x/m.json");
+    ASSERT_TRUE(m.experiment.finetune);
+    EXPECT_EQ(m.experiment.finetune->epochs, 3);
+    EXPECT_EQ(m.experiment.finetune->gradient, "slope");
+    EXPECT_EQ(m.experiment.finetune->images, 1000u);
+    EXPECT_DOUBLE_EQ(m.experiment.finetune->lr, 1e-4);
+    EXPECT_FALSE(m.experiment.finetune->seed);
+    EXPECT_FALSE(m.experiment.finetune_in_loop);
+    d["exploration"] = {{"finetune_in_loop", true}};
+    EXPECT_TRUE(hawx::parse_manifest(d, "/x/m.json").experiment.finetune_in_loop);
+    d["finetune"]["gradient"] = "lut";
+    EXPECT_EQ(parse_error(d), "/x/m.json: finetune: 'gradient' must be one of ste, slope, got 'lut'");
+    d["finetune"] = {{"epoch", 1}};
+    EXPECT_EQ(parse_error(d).substr(0, 40), "/x/m.json: finetune: unknown key 'epoch'");
+    d.erase("finetune");
+    EXPECT_EQ(parse_error(d), "/x/m.json: exploration: 'finetune_in_loop' needs the fine-tuning settings (key 'finetune')");
+    d["exploration"]["finetune_in_loop"] = 1;
+    EXPECT_EQ(parse_error(d), "/x/m.json: exploration: 'finetune_in_loop' must be true or false, got 1");
+    json nomodel = minimal();
+    nomodel["finetune"] = json::object();
+    EXPECT_EQ(parse_error(nomodel), "/x/m.json: finetune: fine-tuning needs a model (key 'model')");
 }
 
 TEST(ManifestStructure, FormatVersion) {

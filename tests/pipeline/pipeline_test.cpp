@@ -216,6 +216,82 @@ TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
     EXPECT_EQ(run_summary(dir), run_summary(t.path / "runs" / "pipe-2"));
 }
 
+// Manifest key finetune (issue 19): every answer is fine-tuned after its search and reported
+// before/after without changing what the searches find (the run's weights are put back);
+// with exploration.finetune_in_loop the searches judge by the fine-tuned accuracy, the logs
+// record both, and the answer's accuracies are the fine-tuned network's.
+TEST(Pipeline, FinetunesAnswersAndJudgesByTheFinetunedAccuracyInTheLoop) {
+    TempDir t;
+    const auto edit = [](bool finetune, bool in_loop) {
+        return [=](json& j) {
+            j["search"] = {{{"name", "lagrange"}, {"component", "search.hawx-lagrange"}}};
+            j["exploration"]["max_drop"] = {2};
+            if (finetune) j["finetune"] = {{"epochs", 1}, {"images", 600}, {"lr", 1e-3}};
+            if (in_loop) j["exploration"]["finetune_in_loop"] = true;
+        };
+    };
+    const auto searches = [](const fs::path& dir) { return json::parse(slurp(dir / "results.json")).at("searches"); };
+    const fs::path plain = write_manifest(t.path, (t.path / "plain").string(), edit(false, false));
+    ASSERT_EQ(run(hawx_run(plain)).code, 0);
+    const json p = searches(t.path / "plain" / "pipe").at(0);
+
+    const fs::path after = write_manifest(t.path, (t.path / "after").string(), edit(true, false));
+    const CmdResult ra = run(hawx_run(after));
+    ASSERT_EQ(ra.code, 0) << ra.err;
+    const fs::path adir = t.path / "after" / "pipe";
+    const json a = searches(adir).at(0);
+    EXPECT_EQ(a.at("evaluations"), p.at("evaluations"));
+    EXPECT_EQ(a["best"]["configuration"], p["best"]["configuration"]);
+    EXPECT_EQ(a["best"]["validation_accuracy"], p["best"]["validation_accuracy"]);
+    EXPECT_EQ(a["best"]["test_accuracy"], p["best"]["test_accuracy"]);
+    const json& f = a["best"].at("finetune");
+    EXPECT_FALSE(f.at("judged_by_search").get<bool>());
+    EXPECT_EQ(f.at("validation_before"), a["best"]["validation_accuracy"]);
+    EXPECT_EQ(f.at("test_before"), a["best"]["test_accuracy"]);
+    EXPECT_EQ(f.at("epochs").size(), 1u);
+    EXPECT_EQ(f.at("validation_after"), f["epochs"][0].at("validation_accuracy"));
+    const std::string table = slurp(adir / "table2.csv");
+    EXPECT_NE(table.find("finetune_test_after"), std::string::npos);
+    EXPECT_EQ(table.find(",-,-,-,-,-,-\n"), std::string::npos) << table;
+    EXPECT_NE(ra.out.find("fine-tuned (1 epoch"), std::string::npos) << ra.out;
+
+    const fs::path loop = write_manifest(t.path, (t.path / "loop").string(), edit(true, true));
+    const CmdResult rl = run(hawx_run(loop));
+    ASSERT_EQ(rl.code, 0) << rl.err;
+    const fs::path ldir = t.path / "loop" / "pipe";
+    const json l = searches(ldir).at(0);
+    ASSERT_FALSE(l.at("best").is_null());
+    const json& g = l["best"].at("finetune");
+    EXPECT_TRUE(g.at("judged_by_search").get<bool>());
+    EXPECT_EQ(l["best"]["validation_accuracy"], g.at("validation_after"));
+    EXPECT_EQ(l["best"]["test_accuracy"], g.at("test_after"));
+    EXPECT_GE(g.at("validation_after").get<double>(), l.at("threshold").get<double>());
+    std::istringstream in(slurp(l.at("log").get<std::string>()));
+    std::string line;
+    std::getline(in, line);  // header
+    std::size_t lines = 0;
+    bool best_seen = false;
+    while (std::getline(in, line)) {
+        const json e = json::parse(line);
+        ++lines;
+        ASSERT_TRUE(e.contains("accuracy_before_finetune")) << line;
+        EXPECT_GT(e.at("finetune_s").get<double>(), 0.0) << line;
+        if (e.at("configuration") == l["best"]["configuration"]) {
+            best_seen = true;
+            EXPECT_EQ(e.at("accuracy"), g.at("validation_after"));
+            EXPECT_EQ(e.at("accuracy_before_finetune"), g.at("validation_before"));
+        }
+    }
+    EXPECT_EQ(lines, l.at("evaluations").get<std::size_t>());
+    EXPECT_TRUE(best_seen);
+    // t_eval of the accounting includes the fine-tune
+    const json acc = json::parse(slurp(ldir / "search" / "lagrange_drop2.00.result.json"));
+    const json timing = json::parse(slurp(ldir / "results.json")).at("timing");
+    EXPECT_GT(acc.at("t_eval_seconds").get<double>(), timing.at("t_eval_without_finetune_s").get<double>());
+    EXPECT_NEAR(timing.at("t_eval_s").get<double>(),
+                timing.at("t_eval_without_finetune_s").get<double>() + timing.at("t_finetune_s").get<double>(), 1e-9);
+}
+
 TEST(Pipeline, ResumesAfterSigkillToIdenticalResults) {
     TempDir t;
     const fs::path ref_m = write_manifest(t.path, (t.path / "ref").string());
@@ -382,7 +458,14 @@ INSTANTIATE_TEST_SUITE_P(
                       "differ in signedness"},
         BadExperiment{"ObjectiveNamesNoAccelerator",
                       [](json& j, const fs::path&) { j["search"][0]["objective"] = "tpu"; },
-                      "search[0] (lagrange): objective 'tpu' names no accelerator of the manifest (accelerators: dataflow)"}),
+                      "search[0] (lagrange): objective 'tpu' names no accelerator of the manifest (accelerators: dataflow)"},
+        BadExperiment{"FinetuneInLoopWithoutSettings",
+                      [](json& j, const fs::path&) { j["exploration"]["finetune_in_loop"] = true; },
+                      "exploration: 'finetune_in_loop' needs the fine-tuning settings (key 'finetune')"},
+        BadExperiment{"FinetuneUnknownGradient",
+                      [](json& j, const fs::path&) { j["finetune"] = {{"gradient", "exact"}}; }, "finetune"},
+        BadExperiment{"FinetuneZeroEpochs", [](json& j, const fs::path&) { j["finetune"] = {{"epochs", 0}}; },
+                      "finetune"}),
     [](const ::testing::TestParamInfo<BadExperiment>& i) { return i.param.name; });
 
 }  // namespace

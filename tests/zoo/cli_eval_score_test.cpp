@@ -84,6 +84,20 @@ TEST(EvalScoreCli, FinetuneWritesACheckpointEvalReadsWithTheAccuracyItReported) 
                               "' --config '1-5:T6' --limit 300 --threads 1 --recalibrate");
     ASSERT_EQ(r.code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("calibration: 2000 training images"), std::string::npos) << r.out;
+    // hawx score (and hawx run, through the same profiling step) use the stored ranges too:
+    // its T6-in-every-layer accuracy is hawx eval's.
+    const std::string runs = dir.file("runs");
+    std::filesystem::create_directories(runs);
+    const Result sc = hawx_cmd("score --checkpoint '" + out + "' --manifest '" + kManifest +
+                               "' --k 2 --profile-size 200 --no-operation-scores --measure --limit 300 --threads 1 --out '" +
+                               runs + "'");
+    ASSERT_EQ(sc.code, 0) << sc.out << sc.err;
+    EXPECT_NE(sc.out.find("calibration: the activation ranges"), std::string::npos) << sc.out;
+    const auto row = sc.out.find("\nT6 ");
+    ASSERT_NE(row, std::string::npos) << sc.out;
+    const auto pct = sc.out.find('%', row);
+    const std::string t6 = sc.out.substr(sc.out.rfind(' ', pct) + 1, pct - sc.out.rfind(' ', pct) - 1);
+    EXPECT_EQ(t6, accuracy_after(e.out, "approximate:")) << sc.out << e.out;
 }
 
 TEST(EvalScoreCli, BadInputIsOneLineExit2AndWritesNothing) {

@@ -257,4 +257,66 @@ TEST(Finetune, AKilledFinetuneResumesToTheIdenticalWeights) {
     EXPECT_NE(msg.find("training state of another run"), std::string::npos) << msg;
 }
 
+// The experiment pipeline's Finetuner: each configuration trains from the run's weights and
+// ranges and puts them back bit for bit (evaluations before and after agree exactly); its
+// accuracies are those of a fine-tune made by hand; the test accuracy measured later from
+// the kept weights, or by training again when none are kept, is the same.
+TEST(Finetune, FinetunerPutsTheRunsWeightsBackAndMatchesAFinetuneByHand) {
+    const InputSpec spec = spec32();
+    const BlockLibrary lib = {exact_block(true), compile_block(P<blocks::TruncatedMul>().i("k", 6).make(), "T6")};
+    const Dataset fit = head(synthetic(), 256);
+    const Dataset val = head(load_dataset("synthetic", "", 32, 5).test, 200);
+    pipeline::FinetuneData fd;
+    fd.train = &fit;
+    fd.calibration = &synthetic();
+    fd.calibration_n = 256;
+    fd.val = &val;
+    fd.spec = spec;
+    fd.eval_batch = 64;
+    zoo::TrainOptions o = adam(2, "");
+    o.state_tag.clear();
+    const auto start = [&](Engine& eng) {
+        auto net = lenet(9);
+        zoo::fold_batchnorm(*net);
+        zoo::calibrate(*net, eng, synthetic(), spec, 256);
+        net->set_runner(&eng);
+        return net;
+    };
+    const ModelAssignment t6 = ModelAssignment::uniform(1, 5);
+    // by hand: the same start, pipeline::finetune keeping the engine's ranges
+    Engine ref_eng(lib, EngineOptions{1});
+    auto ref = start(ref_eng);
+    pipeline::FinetuneData kept = fd;
+    kept.calibrate = false;
+    pipeline::finetune(*ref, ref_eng, t6, kept, o);
+    const double ref_val = zoo::evaluate(*ref, val, spec, 64).accuracy;
+    const double ref_test = zoo::evaluate(*ref, fit, spec, 64).accuracy;
+
+    for (const std::size_t budget : {std::size_t{256} << 20, std::size_t{0}}) {
+        Engine eng(lib, EngineOptions{1});
+        auto net = start(eng);
+        std::vector<at::Tensor> before;
+        for (const auto& p : net->parameters()) before.push_back(p.detach().clone());
+        const nlohmann::json ranges = eng.calibration_json();
+        eng.set_assignment(t6);
+        const zoo::EvalResult raw = zoo::evaluate(*net, val, spec, 64);
+        pipeline::Finetuner ft(*net, eng, fd, o, budget);
+        const pipeline::FinetuneOutcome a = ft.run("T6", t6);
+        EXPECT_EQ(a.val_after, ref_val) << "budget " << budget;
+        EXPECT_EQ(a.history.size(), 2u);
+        EXPECT_EQ(a.test_after.total, 0u);
+        const auto now = net->parameters();
+        for (std::size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], now[i])) << "parameter " << i;
+        EXPECT_EQ(eng.calibration_json(), ranges);
+        eng.set_assignment(t6);
+        const zoo::EvalResult again = zoo::evaluate(*net, val, spec, 64);
+        EXPECT_EQ(again.correct, raw.correct);
+        EXPECT_EQ(again.loss, raw.loss);
+        const pipeline::FinetuneOutcome b = ft.run("T6", t6, &fit);
+        EXPECT_EQ(b.val_after, ref_val);
+        EXPECT_EQ(b.test_after.accuracy, ref_test) << "budget " << budget;
+        EXPECT_EQ(b.test_after.total, fit.size());
+    }
+}
+
 }  // namespace

@@ -244,7 +244,8 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
     }
     if (doc.contains("exploration")) {
         const auto& o = object_at(c, doc, "exploration", "");
-        only_keys(c, o, "exploration", {"granularity", "max_drop", "max_evaluations", "on_error", "batch_size", "threads"});
+        only_keys(c, o, "exploration",
+                  {"granularity", "max_drop", "max_evaluations", "on_error", "batch_size", "threads", "finetune_in_loop"});
         e.granularity = choice_at(c, o, "granularity", "exploration", "layer", {"layer", "filter"}) == "filter"
                             ? Granularity::Filter
                             : Granularity::Layer;
@@ -254,7 +255,34 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
                                                                                                 : OnError::Stop;
         e.batch_size = static_cast<std::size_t>(number_at(c, o, "batch_size", "exploration", 256, 1, 1e6, true));
         e.threads = static_cast<int>(number_at(c, o, "threads", "exploration", 0, 0, 4096, true));
+        if (o.contains("finetune_in_loop")) {
+            if (!o["finetune_in_loop"].is_boolean())
+                throw c.fail("exploration", "'finetune_in_loop' must be true or false, got " + o["finetune_in_loop"].dump());
+            e.finetune_in_loop = o["finetune_in_loop"].get<bool>();
+        }
     }
+    if (doc.contains("finetune")) {
+        const auto& o = object_at(c, doc, "finetune", "");
+        only_keys(c, o, "finetune",
+                  {"epochs", "lr", "images", "seed", "batch_size", "optimizer", "momentum", "weight_decay", "schedule",
+                   "gradient", "slope_rank"});
+        FinetuneSpec f;
+        f.epochs = static_cast<int>(number_at(c, o, "epochs", "finetune", f.epochs, 1, 1e5, true));
+        f.lr = number_at(c, o, "lr", "finetune", f.lr, 1e-12, 1e3, false);
+        f.images = static_cast<std::size_t>(number_at(c, o, "images", "finetune", 0, 0, big, true));
+        if (o.contains("seed")) f.seed = static_cast<std::uint64_t>(number_at(c, o, "seed", "finetune", 0, 0, big, true));
+        f.batch_size = static_cast<std::size_t>(number_at(c, o, "batch_size", "finetune", 64, 1, 1e6, true));
+        f.optimizer = choice_at(c, o, "optimizer", "finetune", f.optimizer, {"adam", "sgd"});
+        f.momentum = number_at(c, o, "momentum", "finetune", f.momentum, 0, 1, false);
+        f.weight_decay = number_at(c, o, "weight_decay", "finetune", 0, 0, 1, false);
+        f.schedule = choice_at(c, o, "schedule", "finetune", f.schedule, {"cosine", "step", "constant"});
+        f.gradient = choice_at(c, o, "gradient", "finetune", f.gradient, {"ste", "slope"});
+        f.slope_rank = static_cast<int>(number_at(c, o, "slope_rank", "finetune", f.slope_rank, 0, 256, true));
+        if (!e.model) throw c.fail("finetune", "fine-tuning needs a model (key 'model')");
+        e.finetune = f;
+    }
+    if (e.finetune_in_loop && !e.finetune)
+        throw c.fail("exploration", "'finetune_in_loop' needs the fine-tuning settings (key 'finetune')");
 }
 
 }  // namespace
@@ -264,7 +292,7 @@ Manifest parse_manifest(const nlohmann::json& doc, const std::string& path) {
     if (!doc.is_object()) throw c.fail("", "a manifest must be a JSON object");
     only_keys(c, doc,
               "", {"hawx", "name", "description", "seed", "plugins", "blocks", "metric", "search", "accelerators", "output",
-                   "model", "dataset", "training", "quantization", "profiling", "exploration"});
+                   "model", "dataset", "training", "quantization", "profiling", "exploration", "finetune"});
     if (!doc.contains("hawx")) throw c.fail("", "missing required key 'hawx' (the manifest format version, 1)");
     if (!doc["hawx"].is_number_integer() || doc["hawx"].get<std::int64_t>() != kManifestFormat)
         throw c.fail("", "'hawx' must be the manifest format version " + std::to_string(kManifestFormat) + ", got " +
@@ -427,6 +455,16 @@ nlohmann::json ResolvedManifest::to_json() const {
         j["exploration"] = {{"granularity", to_string(e.granularity)},   {"max_drop", e.max_drop},
                             {"max_evaluations", e.max_evaluations}, {"on_error", to_string(e.on_error)},
                             {"batch_size", e.batch_size},     {"threads", e.threads}};
+        // Only when set, so that manifests without fine-tuning keep their experiment hash.
+        if (e.finetune_in_loop) j["exploration"]["finetune_in_loop"] = true;
+        if (const auto& f = e.finetune) {
+            j["finetune"] = {{"epochs", f->epochs},       {"lr", f->lr},
+                             {"images", f->images},       {"batch_size", f->batch_size},
+                             {"optimizer", f->optimizer}, {"momentum", f->momentum},
+                             {"weight_decay", f->weight_decay}, {"schedule", f->schedule},
+                             {"gradient", f->gradient},   {"slope_rank", f->slope_rank}};
+            j["finetune"]["seed"] = f->seed ? *f->seed : manifest.seed;
+        }
     }
     nlohmann::json libs = nlohmann::json::object();
     auto note = [&](const ResolvedComponent& c) {

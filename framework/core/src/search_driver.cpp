@@ -114,7 +114,7 @@ void append_all(const std::string& path, const std::string& text, bool sync) {
     ::close(fd);
 }
 
-std::string log_line(const EvaluationRecord& r) {
+std::string log_line(const EvaluationRecord& r, const nlohmann::json& extra) {
     nlohmann::json j = {{"index", r.index},
                         {"configuration", r.key},
                         {"accuracy", std::isnan(r.outcome.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(r.outcome.accuracy)},
@@ -125,6 +125,9 @@ std::string log_line(const EvaluationRecord& r) {
                         {"timestamp", r.timestamp}};
     // only outcomes that were not evaluated carry a status (older logs have none)
     if (r.outcome.status != EvalStatus::Evaluated) j["status"] = to_string(r.outcome.status);
+    if (extra.is_object())
+        for (const auto& [k, v] : extra.items())
+            if (!j.contains(k)) j[k] = v;
     return j.dump() + "\n";
 }
 
@@ -370,7 +373,7 @@ SearchResult run_search(SearchStrategy& strategy, const SearchProblem& problem, 
                 r.seconds = secs / static_cast<double>(todo.size());
                 r.timestamp = stamp;
                 cache[r.key] = r.outcome;
-                lines += log_line(r);
+                lines += log_line(r, options.annotate ? options.annotate(r.key) : nlohmann::json());
             }
             if (!options.path.empty()) append_all(options.path, lines, options.fsync);
         }
@@ -415,7 +418,7 @@ nlohmann::json exhaustive_accounting(const SearchProblem& problem, double wall_s
 
 nlohmann::json to_json(const SearchResult& r, const SearchProblem& problem) {
     nlohmann::json evals = nlohmann::json::array();
-    for (const auto& e : r.evaluations) evals.push_back(nlohmann::json::parse(log_line(e)));
+    for (const auto& e : r.evaluations) evals.push_back(nlohmann::json::parse(log_line(e, nullptr)));
     nlohmann::json best = nullptr;
     if (r.best) {
         best = {{"configuration", r.best_string}};

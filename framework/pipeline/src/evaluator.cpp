@@ -48,7 +48,8 @@ void Evaluator::serve() {
     mpi::serve([this](const Configuration& c) { return local_accuracy(c); });
 }
 
-std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::string& hash) {
+std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned) {
+    std::map<std::string, double>& memo = finetuned ? tuned_memo_ : memo_;
     for (const auto& entry : fs::directory_iterator(search_dir)) {
         const std::string path = entry.path().string();
         if (entry.path().extension() != ".jsonl") continue;
@@ -59,39 +60,67 @@ std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::str
         // Failed (skipped) configurations stay failing: they are not in the memo and are
         // costed, or evaluated, again.
         for (const auto& e : log.evaluations)
-            if (e.outcome.status == EvalStatus::Evaluated) memo_.emplace(e.configuration, e.outcome.accuracy);
+            if (e.outcome.status == EvalStatus::Evaluated) memo.emplace(e.configuration, e.outcome.accuracy);
     }
-    return memo_.size();
+    return memo.size();
 }
 
-std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batch, const Progress& progress) {
+FinetuneOutcome Evaluator::finetuned(const Configuration& c, const Dataset* test, std::size_t test_n) {
+    if (!finetuner_) throw Error("internal: fine-tuning asked of an evaluator without a finetuner");
+    const std::string key = format_configuration(c, names_);
+    FinetuneOutcome o = finetuner_->run(key, engine::to_assignment(c), test, test_n);
+    o.val_before = accuracies({c}).front();
+    tuned_memo_[key] = o.val_after;
+    tuned_seconds_[key] = o.seconds;
+    return o;
+}
+
+double Evaluator::mean_finetune_seconds() const {
+    double sum = 0;
+    for (const auto& [key, s] : tuned_seconds_) sum += s;
+    return tuned_seconds_.empty() ? 0.0 : sum / static_cast<double>(tuned_seconds_.size());
+}
+
+nlohmann::json Evaluator::log_annotation(const std::string& key) const {
+    const auto s = tuned_seconds_.find(key);
+    const auto before = memo_.find(key);
+    if (s == tuned_seconds_.end() || before == memo_.end()) return nullptr;
+    return {{"accuracy_before_finetune", before->second}, {"finetune_s", s->second}};
+}
+
+std::vector<double> Evaluator::accuracies(const std::vector<Configuration>& batch, const Progress& progress,
+                                          bool finetuned) {
+    std::map<std::string, double>& memo = finetuned ? tuned_memo_ : memo_;
     std::vector<Configuration> todo;
     std::vector<std::size_t> pos;
     for (std::size_t i = 0; i < batch.size(); ++i)
-        if (!memo_.count(format_configuration(batch[i], names_))) todo.push_back(batch[i]), pos.push_back(i);
+        if (!memo.count(format_configuration(batch[i], names_))) todo.push_back(batch[i]), pos.push_back(i);
+    // Fine-tuning runs here only: the other ranks hold no fine-tuning state.
+    const auto one = [&](const Configuration& c) { return finetuned ? this->finetuned(c).val_after : local_accuracy(c); };
     std::vector<double> fresh;
-    if (mpi::world().size > 1) {
+    if (mpi::world().size > 1 && !finetuned) {
         fresh = mpi::distribute(todo, [this](const Configuration& c) { return local_accuracy(c); });
     } else if (todo.size() > 1) {
-        zoo::ProgressBar bar = zoo::ProgressBar::lines_unless_terminal(todo.size(), "evaluations");
+        zoo::ProgressBar bar = zoo::ProgressBar::lines_unless_terminal(todo.size(), finetuned ? "fine-tunes" : "evaluations");
         for (std::size_t k = 0; k < todo.size(); ++k) {
-            fresh.push_back(local_accuracy(todo[k]));
+            fresh.push_back(one(todo[k]));
             bar.step(1, progress ? progress(pos[k], fresh.back()) : fixed_or_dash(fresh.back(), 2) + "%");
         }
         bar.finish();
     } else {
-        for (const auto& c : todo) fresh.push_back(local_accuracy(c));
+        for (const auto& c : todo) fresh.push_back(one(c));
     }
-    for (std::size_t i = 0; i < todo.size(); ++i) memo_[format_configuration(todo[i], names_)] = fresh[i];
+    for (std::size_t i = 0; i < todo.size(); ++i) memo[format_configuration(todo[i], names_)] = fresh[i];
     std::vector<double> acc;
-    for (const auto& c : batch) acc.push_back(memo_.at(format_configuration(c, names_)));
+    for (const auto& c : batch) acc.push_back(memo.at(format_configuration(c, names_)));
     return acc;
 }
 
-BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error, std::size_t objective, double threshold) {
+BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error, std::size_t objective, double threshold,
+                                     bool finetuned) {
     // best so far for the progress display: the cheapest configuration meeting the threshold
     auto best = std::make_shared<double>(std::numeric_limits<double>::infinity());
-    return [this, &costs, on_error, objective, threshold, best](const std::vector<Configuration>& batch) {
+    return [this, &costs, on_error, objective, threshold, best, finetuned](const std::vector<Configuration>& batch) {
         // Costs first: a configuration the accelerator cannot cost is not worth evaluating.
         std::vector<Outcome> out(batch.size());
         std::vector<Configuration> costed;
@@ -111,7 +140,7 @@ BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error, std::si
             if (std::isfinite(*best)) s += ", best so far " + fixed(*best, 3) + " mW";
             return s;
         };
-        const std::vector<double> acc = accuracies(costed, progress);
+        const std::vector<double> acc = accuracies(costed, progress, finetuned);
         for (std::size_t k = 0; k < costed.size(); ++k) {
             Outcome& o = out[where[k]];
             o.accuracy = acc[k];

@@ -13,7 +13,8 @@ namespace hawx::pipeline {
 std::string table2_csv(const std::vector<SearchAnswer>& rows) {
     std::string csv = "strategy,objective,max_drop,threshold,configuration,evaluations,validation_accuracy,test_accuracy,"
                       "test_ci95,test_meets_threshold,accelerator,power_mw,area_um2,power_norm,area_norm,"
-                      "costs_more_than_exact\n";
+                      "costs_more_than_exact,finetune_validation_before,finetune_validation_after,finetune_test_before,"
+                      "finetune_test_after,finetune_test_after_ci95,finetune_test_after_meets_threshold\n";
     const auto num = [](const nlohmann::json& j, const char* key) {
         return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
     };
@@ -29,7 +30,13 @@ std::string table2_csv(const std::vector<SearchAnswer>& rows) {
                    (r.test_meets ? "true" : "false") + "," + csv_field(aname) + "," +
                    fixed_or_dash(num(aj, "power_mw"), 6) + "," + fixed_or_dash(num(aj, "area_um2"), 6) + "," +
                    fixed_or_dash(pn, 6) + "," + fixed_or_dash(num(aj, "area_norm"), 6) + "," +
-                   (pn > 1.0 + 1e-12 ? "true" : "false") + "\n";
+                   (pn > 1.0 + 1e-12 ? "true" : "false");
+            if (const auto& f = r.finetune)
+                csv += "," + fixed_or_dash(f->val_before, 4) + "," + fixed_or_dash(f->val_after, 4) + "," +
+                       fixed_or_dash(f->test_before, 4) + "," + fixed_or_dash(f->test_after, 4) + "," +
+                       fixed_or_dash(f->test_after_ci, 4) + "," + (f->test_after_meets ? "true" : "false") + "\n";
+            else
+                csv += ",-,-,-,-,-,-\n";
         }
     }
     return csv;
@@ -83,8 +90,17 @@ void write_outputs(const Experiment& ex, const RunFolder& folder, CostModel& cos
         {"metric", s.metric_id},
         {"skipped_configurations", costs.skipped()},
         {"scores", {{"model_mean", scores.model_mean}, {"model_sum", scores.model_sum}}},
-        {"timing", {{"t_eval_s", b.t_eval}, {"t_prof_s", pr.t_prof}, {"t_score_s", pr.t_score}, {"t_representatives_s", pr.t_rep}}},
+        {"timing",
+         {{"t_eval_s", b.t_eval + (b.finetune_in_loop ? b.t_finetune : 0.0)},
+          {"t_prof_s", pr.t_prof},
+          {"t_score_s", pr.t_score},
+          {"t_representatives_s", pr.t_rep}}},
         {"searches", runs.summary}};
+    if (b.t_finetune > 0) {
+        results["timing"]["t_finetune_s"] = b.t_finetune;
+        // under finetune_in_loop an evaluation is a fine-tune and a validation pass (eq. 8)
+        if (b.finetune_in_loop) results["timing"]["t_eval_without_finetune_s"] = b.t_eval;
+    }
     // Per-block cost rows for Timeloop/Accelergy (blocks without a positive delay are skipped).
     std::vector<AccelergyRow> arows;
     for (std::size_t i = 0; i < ex.blocks.names.size(); ++i)

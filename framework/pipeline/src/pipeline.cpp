@@ -9,19 +9,24 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "hawx/engine/conversions.hpp"
+#include "hawx/data/datasets.hpp"
 #include "hawx/engine/engine.hpp"
+#include "hawx/engine/gradient.hpp"
 #include "hawx/framework/io.hpp"
 #include "hawx/framework/text.hpp"
 #include "hawx/pipeline/cost_model.hpp"
 #include "hawx/pipeline/distributed.hpp"
 #include "hawx/pipeline/evaluator.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/pipeline/model_data.hpp"
 #include "hawx/pipeline/outputs.hpp"
 #include "hawx/pipeline/profiling.hpp"
 #include "hawx/pipeline/run_folder.hpp"
 #include "hawx/pipeline/searches.hpp"
+#include "hawx/sdk/error.hpp"
 #include "hawx/zoo/quantized.hpp"
 #include "hawx/zoo/script_network.hpp"
 
@@ -35,7 +40,31 @@ engine::EngineOptions engine_options(const ExperimentSpec& s) {
     eo.calibration = s.calibration == Calibration::MinMax ? engine::CalibrationMethod::MinMax
                                                           : engine::CalibrationMethod::Percentile;
     eo.percentile = s.percentile;
+    if (s.finetune) {
+        eo.gradient = engine::gradient_rule_from_string(s.finetune->gradient);
+        eo.slope_rank = s.finetune->slope_rank;
+    }
     return eo;
+}
+
+zoo::TrainOptions finetune_options(const FinetuneSpec& f, std::uint64_t manifest_seed, int threads) {
+    zoo::TrainOptions t;
+    t.epochs = f.epochs;
+    t.lr = f.lr;
+    t.batch_size = f.batch_size;
+    t.optimizer = f.optimizer;
+    t.momentum = f.momentum;
+    t.weight_decay = f.weight_decay;
+    t.schedule = f.schedule;
+    t.seed = f.seed ? *f.seed : manifest_seed;
+    t.threads = threads;
+    return t;
+}
+
+// A fine-tuned checkpoint's ranges, unless the manifest sets the calibration (its
+// `quantization` key): re-calibrating can undo the fine-tune.
+const nlohmann::json* stored_ranges(const Experiment& ex, const Workbench& w) {
+    return ex.manifest->document.contains("quantization") ? nullptr : finetuned_ranges(w.md.meta);
 }
 
 ProfileRequest profile_request(const Experiment& ex, const Workbench& w, const SensitivityMetric* metric,
@@ -51,6 +80,7 @@ ProfileRequest profile_request(const Experiment& ex, const Workbench& w, const S
     q.exact_index = ex.blocks.exact_index;
     q.per_position = false;  // the search works at layer or filter level
     q.distribution.seed = ex.manifest->seed;
+    q.ranges = stored_ranges(ex, w);
     return q;
 }
 
@@ -61,6 +91,9 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     const Experiment ex = make_experiment(setup, std::cout);
     Workbench w = prepare_workbench(ex);
     zoo::Network& net = *w.md.net;
+    if (ex.spec->finetune && zoo::is_torchscript_file(ex.model->checkpoint))
+        throw Error(ex.file + ": finetune: " + ex.model->checkpoint +
+                    " is a TorchScript model; fine-tuning trains zoo models (hawx checkpoints) only");
     const InputSpec& spec = *w.md.meta.input;
     CostModel costs(ex, w.shapes);
     costs.check_hosts(w.md.meta.model);
@@ -89,8 +122,19 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     // Zoo networks never modify a layer's output in place, so cached outputs need no copies.
     Evaluator evaluator(net, eng, EvalData{&w.val, w.val_n, &spec, ex.spec->batch_size}, ex.blocks.names,
                         zoo::is_torchscript_file(ex.model->checkpoint));
+    const nlohmann::json* ranges = stored_ranges(ex, w);
+    if (ranges)
+        std::cout << "calibration: the activation ranges " << ex.model->checkpoint
+                  << " was fine-tuned with (the manifest's `quantization` key calibrates instead)\n";
+    else if (finetuned_ranges(w.md.meta))
+        std::cout << "calibration: measured again on " << ex.model->checkpoint
+                  << ", a fine-tuned checkpoint, as the manifest's `quantization` key says (not the ranges it was "
+                     "fine-tuned with)\n";
     if (!lead) {
-        zoo::calibrate(net, eng, w.train_part, spec, ex.spec->calibration_images);
+        if (ranges)
+            use_ranges(net, eng, *ranges);
+        else
+            zoo::calibrate(net, eng, w.train_part, spec, ex.spec->calibration_images);
         evaluator.serve();
         return std::string();
     }
@@ -120,19 +164,50 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
 
     // --- 3. search: the problem, the scores checked against accuracy, every strategy.
     const SearchProblem problem = make_search_problem(ex, w.shapes, pr.report.scores, base, costs);
-    if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash))
+    const bool in_loop = ex.spec->finetune_in_loop;
+    if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash, in_loop))
         std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", n);
     const ObjectiveEvaluator evaluate = [&](std::size_t a, double threshold) {
-        return evaluator.for_search(costs, ex.spec->on_error, a, threshold);
+        return evaluator.for_search(costs, ex.spec->on_error, a, threshold, in_loop);
     };
-    check_scores_against_accuracy(problem, evaluate(0, std::nan("")), pr, metric_id, ex.blocks.library.names.size(), *folder);
+    // Fine-tuning (manifest key finetune): of every answer, or of every configuration a search judges.
+    const Dataset finetune_images =
+        ex.spec->finetune ? head(w.train_part, ex.spec->finetune->images) : Dataset();
+    std::optional<Finetuner> finetuner;
+    AnswerFinetuning finetuning;
+    if (const auto& f = ex.spec->finetune) {
+        FinetuneData fd;
+        fd.train = &finetune_images;
+        fd.val = &w.val;
+        fd.val_n = w.val_n;
+        fd.spec = spec;
+        fd.eval_batch = ex.spec->batch_size;
+        finetuner.emplace(net, eng, fd, finetune_options(*f, ex.manifest->seed, eng.options().threads));
+        evaluator.set_finetuner(&*finetuner);
+        finetuning.run = [&](const Configuration& c) { return evaluator.finetuned(c, &w.md.data.test, w.test_n); };
+        finetuning.in_loop = in_loop;
+        if (in_loop) finetuning.annotate = [&](const std::string& key) { return evaluator.log_annotation(key); };
+        finetuning.mean_seconds = [&] { return evaluator.mean_finetune_seconds(); };
+        const zoo::TrainOptions& t = finetuner->options();
+        std::printf("fine-tuning %s: %d epoch(s) on %zu training images, %s lr %g (%s), batch %zu, gradient %s, seed %llu; "
+                    "activation ranges of the run kept\n",
+                    in_loop ? "every configuration the searches judge (exploration.finetune_in_loop; t_eval includes it)"
+                            : "each search answer",
+                    t.epochs, finetune_images.size(), t.optimizer.c_str(), t.lr, t.schedule.c_str(), t.batch_size,
+                    f->gradient.c_str(), static_cast<unsigned long long>(t.seed));
+    }
+    // The scores predict the loss before any fine-tuning: the Fig. 4 check measures that.
+    check_scores_against_accuracy(problem, evaluator.for_search(costs, ex.spec->on_error, 0, std::nan("")), pr, metric_id,
+                                  ex.blocks.library.names.size(), *folder);
     const TestEvaluator test = [&](const Configuration& c) {
         eng.set_assignment(engine::to_assignment(c));
         return evaluator.evaluate(w.md.data.test, w.test_n);
     };
-    const SearchRuns runs =
-        run_searches(ex, problem, evaluate, test, base, costs, *folder, ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score});
+    const SearchRuns runs = run_searches(ex, problem, evaluate, test, base, costs, *folder,
+                                         ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score}, finetuner ? &finetuning : nullptr);
     mpi::stop_workers();
+    base.t_finetune = evaluator.mean_finetune_seconds();
+    base.finetune_in_loop = in_loop;
 
     // --- 4. results on every accelerator, into the run folder.
     write_outputs(ex, *folder, costs, RunSummary{&w, &base, &pr, metric_id}, runs);

@@ -7,6 +7,7 @@
 
 #include "hawx/engine/score_distribution.hpp"
 #include "hawx/framework/text.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/engine/scoring.hpp"
 #include "hawx/data/tensor.hpp"
 #include "hawx/zoo/quantized.hpp"
@@ -38,7 +39,10 @@ ProfileRun profile_and_score(zoo::Network& net, engine::Engine& eng, const engin
     net.set_runner(nullptr);
     run.reps = zoo::select_representatives(net, *q.profile_set, spec, q.k, q.seed);
     run.t_rep = seconds_since(t0);
-    zoo::calibrate(net, eng, *q.calibration_set, spec, q.calibration_images);
+    if (q.ranges)
+        use_ranges(net, eng, *q.ranges);
+    else
+        zoo::calibrate(net, eng, *q.calibration_set, spec, q.calibration_images);
 
     // 2. Profile of the int8-exact network on the representatives, then the scores.
     t0 = std::chrono::steady_clock::now();

@@ -71,9 +71,37 @@ void check_scores_against_accuracy(const SearchProblem& problem, const BatchEval
     std::fflush(stdout);
 }
 
+namespace {
+
+AnswerFinetune finetune_answer(const AnswerFinetuning& how, const Configuration& c, const zoo::EvalResult& test_before,
+                               double test_threshold) {
+    const FinetuneOutcome o = how.run(c);
+    AnswerFinetune f;
+    f.val_before = o.val_before;
+    f.val_after = o.val_after;
+    f.test_before = test_before.accuracy;
+    f.test_after = o.test_after.accuracy;
+    f.test_after_ci = ci95(o.test_after.accuracy, o.test_after.total);
+    f.test_after_meets = o.test_after.accuracy >= test_threshold;
+    f.seconds = o.seconds;
+    for (const auto& e : o.history)
+        f.history.push_back({{"epoch", e.epoch},
+                             {"loss", e.train_loss},
+                             {"train_accuracy", e.train_accuracy},
+                             {"validation_accuracy", e.val.accuracy},
+                             {"seconds", e.seconds}});
+    std::printf("fine-tuned (%zu epoch%s, %.1f s): validation %.2f%% -> %.2f%%, test %.2f%% -> %.2f%% +-%.2f%s\n",
+                o.history.size(), o.history.size() == 1 ? "" : "s", o.seconds, f.val_before, f.val_after, f.test_before,
+                f.test_after, f.test_after_ci, f.test_after_meets ? "" : " (below the threshold on test)");
+    std::fflush(stdout);
+    return f;
+}
+
+}  // namespace
+
 SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const ObjectiveEvaluator& evaluator_for,
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
-                        const ProfileTimes& times) {
+                        const ProfileTimes& times, const AnswerFinetuning* finetuning) {
     SearchRuns out;
     const auto& names = problem.block_names;
     const double exact_val = base.exact_val.accuracy;
@@ -109,6 +137,7 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                 lo.strategy_params = to_json(sc.params);
                 lo.context = {{"experiment", ex.hash}, {"checkpoint", ex.model->checkpoint}};
                 if (several) lo.context["objective"] = row.objective;
+                if (finetuning) lo.annotate = finetuning->annotate;
                 SearchResult res;
                 try {
                     res = run_search(*strategy, p, evaluator_for(a, row.threshold), lo);
@@ -136,15 +165,38 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                     row.test_ci = ci95(t.accuracy, t.total);
                     row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
                     row.accel = costs.reports(best);
+                    if (finetuning) {
+                        row.finetune = finetune_answer(*finetuning, best, t, base.exact_test.accuracy - drop);
+                        if (finetuning->in_loop) {
+                            // the search judged the fine-tuned network: that is its answer
+                            row.test_acc = row.finetune->test_after;
+                            row.test_ci = row.finetune->test_after_ci;
+                            row.test_meets = row.finetune->test_after_meets;
+                        }
+                    }
                     sj["best"] = {{"configuration", row.config},
                                   {"validation_accuracy", row.val_acc},
                                   {"test_accuracy", row.test_acc},
                                   {"test_ci95", row.test_ci},
                                   {"test_meets_threshold", row.test_meets},
                                   {"accelerators", row.accel}};
+                    if (row.finetune) {
+                        const AnswerFinetune& f = *row.finetune;
+                        sj["best"]["finetune"] = {{"judged_by_search", finetuning->in_loop},
+                                                  {"validation_before", f.val_before},
+                                                  {"validation_after", f.val_after},
+                                                  {"test_before", f.test_before},
+                                                  {"test_after", f.test_after},
+                                                  {"test_after_ci95", f.test_after_ci},
+                                                  {"test_after_meets_threshold", f.test_after_meets},
+                                                  {"seconds", f.seconds},
+                                                  {"epochs", f.history}};
+                    }
                 } else {
                     sj["best"] = nullptr;
                 }
+                if (finetuning && finetuning->in_loop && finetuning->mean_seconds)
+                    p.eval_seconds = base.t_eval + finetuning->mean_seconds();  // what one evaluation costs here
                 sj["accounting"] = exhaustive_accounting(p, res.wall_seconds);
                 sj["accounting"]["t_prof_s"] = times.t_prof;
                 sj["accounting"]["t_score_s"] = times.t_score;

@@ -125,6 +125,10 @@ struct SearchResultRow {
     bool found = false, meets = false;
     double val = kNaN, test = kNaN, ci = kNaN;
     std::vector<AccelResult> accelerators;
+    // best.finetune: the answer fine-tuned (judged: the search judged configurations after fine-tuning)
+    bool finetuned = false, ft_judged = false, ft_meets = false;
+    double ft_val_before = kNaN, ft_val_after = kNaN, ft_test_before = kNaN, ft_test_after = kNaN, ft_ci = kNaN;
+    double ft_epochs = kNaN, ft_seconds = kNaN;
     std::vector<std::pair<std::string, double>> units;  // granularity (layer, filter, operation) -> units (eq. 7's exponent)
     bool exhaustive() const { return strategy == "exhaustive" || component == "search.exhaustive"; }
 };
@@ -134,6 +138,7 @@ struct Results {
     std::vector<std::string> blocks;
     double float_val = kNaN, float_test = kNaN, exact_val = kNaN, exact_test = kNaN;
     double t_eval = kNaN, t_prof = kNaN, t_score = kNaN, t_rep = kNaN;
+    double t_finetune = kNaN, t_eval_raw = kNaN;  // exploration.finetune_in_loop: t_eval = both
     std::vector<SearchResultRow> searches;
 };
 

@@ -194,6 +194,8 @@ Results parse_results(const JsonDoc& d) {
     }
     if (const json* t = d.find(root, "", "timing")) {
         r.t_eval = d.number_or(*t, "timing", "t_eval_s", kNaN);
+        r.t_finetune = d.number_or(*t, "timing", "t_finetune_s", kNaN);
+        r.t_eval_raw = d.number_or(*t, "timing", "t_eval_without_finetune_s", kNaN);
         r.t_prof = d.number_or(*t, "timing", "t_prof_s", kNaN);
         r.t_score = d.number_or(*t, "timing", "t_score_s", kNaN);
         r.t_rep = d.number_or(*t, "timing", "t_representatives_s", kNaN);
@@ -220,6 +222,19 @@ Results parse_results(const JsonDoc& d) {
             row.test = d.number_or(best, wb, "test_accuracy", kNaN);
             row.ci = d.number_or(best, wb, "test_ci95", kNaN);
             if (const json* m = d.find(best, wb, "test_meets_threshold")) row.meets = m->is_boolean() && m->get<bool>();
+            if (const json* f = d.find(best, wb, "finetune")) {
+                const std::string wf = wb + ".finetune";
+                row.finetuned = true;
+                if (const json* j = d.find(*f, wf, "judged_by_search")) row.ft_judged = j->is_boolean() && j->get<bool>();
+                if (const json* m = d.find(*f, wf, "test_after_meets_threshold")) row.ft_meets = m->is_boolean() && m->get<bool>();
+                row.ft_val_before = d.number_or(*f, wf, "validation_before", kNaN);
+                row.ft_val_after = d.number_or(*f, wf, "validation_after", kNaN);
+                row.ft_test_before = d.number_or(*f, wf, "test_before", kNaN);
+                row.ft_test_after = d.number_or(*f, wf, "test_after", kNaN);
+                row.ft_ci = d.number_or(*f, wf, "test_after_ci95", kNaN);
+                row.ft_seconds = d.number_or(*f, wf, "seconds", kNaN);
+                if (const json* e = d.find(*f, wf, "epochs")) row.ft_epochs = e->is_array() ? static_cast<double>(e->size()) : kNaN;
+            }
             if (const json* acc = d.find(best, wb, "accelerators")) {
                 if (!acc->is_array()) d.fail(wb + ".accelerators", "expected an array");
                 for (std::size_t a = 0; a < acc->size(); ++a) {

@@ -113,6 +113,15 @@ std::string report_text(const RunFiles& f) {
                            s.found ? num_or_dash(s.val, "%.2f").c_str() : "-", test.c_str(), shorten(ar.name, 10).c_str(),
                            num_or_dash(ar.power_norm, "%.3f").c_str(), num_or_dash(ar.area_norm, "%.3f").c_str(),
                            num_or_dash(ar.power_mw, "%.3f").c_str(), num_or_dash(ar.area_um2, "%.1f").c_str());
+                if (a == 0 && s.finetuned)
+                    os << strf("             fine-tuned%s (%s epoch%s, %s): val %s -> %s, test %s -> %s%s%s\n",
+                               s.ft_judged ? ", as the search judged it" : "", num_or_dash(s.ft_epochs, "%.0f").c_str(),
+                               s.ft_epochs == 1 ? "" : "s",
+                               num_or_dash(s.ft_seconds, "%.1f s").c_str(), num_or_dash(s.ft_val_before, "%.2f").c_str(),
+                               num_or_dash(s.ft_val_after, "%.2f").c_str(), num_or_dash(s.ft_test_before, "%.2f").c_str(),
+                               num_or_dash(s.ft_test_after, "%.2f").c_str(),
+                               std::isfinite(s.ft_ci) ? strf("+-%.2f", s.ft_ci).c_str() : "",
+                               s.ft_meets ? "" : " (below the threshold on test)");
                 if (!ar.realized.empty() && ar.realized != s.configuration)
                     os << "             realized on " << ar.name << " as " << ar.realized << "\n";
                 if (ar.power_norm > 1.0 + 1e-12) {
@@ -145,6 +154,10 @@ std::string report_text(const RunFiles& f) {
         const std::vector<RuntimeRow> rows = runtime_rows(*res);
         os << "\n== Search runtime vs exhaustive search (eq. 7-9)\n";
         os << "B = " << res->blocks.size() << " blocks; t_eval " << num_or_dash(res->t_eval, "%.3f s")
+           << (std::isfinite(res->t_eval_raw)
+                   ? " (a fine-tune, " + num_or_dash(res->t_finetune, "%.3f s") + ", and a validation pass, " +
+                         num_or_dash(res->t_eval_raw, "%.3f s") + ")"
+                   : std::string())
            << " per evaluation; t_prof " << num_or_dash(res->t_prof, "%.3f s") << "; t_score (all blocks) "
            << num_or_dash(res->t_score, "%.3f s") << "; representatives " << num_or_dash(res->t_rep, "%.3f s")
            << " (not in eq. 9)\n";

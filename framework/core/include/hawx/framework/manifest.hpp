@@ -66,6 +66,22 @@ enum class OnError {
 const char* to_string(Calibration c);
 const char* to_string(OnError e);
 
+/// Approximation-aware fine-tuning of search answers (manifest key `finetune`): the float
+/// weights trained through the bit-exact approximate forward of a configuration.
+struct FinetuneSpec {
+    int epochs = 1;
+    double lr = 1e-4;
+    std::size_t images = 0;           ///< training images per epoch, the first N of the training split (0: all)
+    std::optional<std::uint64_t> seed;  ///< shuffling; absent: the manifest's seed
+    std::size_t batch_size = 64;
+    std::string optimizer = "adam";   ///< adam | sgd
+    double momentum = 0.9;            ///< sgd only
+    double weight_decay = 0.0;
+    std::string schedule = "cosine";  ///< cosine | step | constant
+    std::string gradient = "ste";     ///< ste | slope (engine::GradientRule)
+    int slope_rank = 4;               ///< gradient slope: terms kept of each block's error slope
+};
+
 /// Settings of the experiment pipeline beyond the components (defaults documented in docs).
 struct ExperimentSpec {
     std::optional<ModelSpec> model;  ///< absent: the manifest only characterizes its blocks
@@ -82,6 +98,11 @@ struct ExperimentSpec {
     OnError on_error = OnError::Stop;
     std::size_t batch_size = 256;
     int threads = 0;                     ///< 0: all cores
+    /// Each search answer fine-tuned and measured again (absent: answers are not fine-tuned).
+    std::optional<FinetuneSpec> finetune;
+    /// exploration.finetune_in_loop: the searches judge every configuration by its accuracy
+    /// after fine-tuning (needs `finetune`).
+    bool finetune_in_loop = false;
 };
 
 struct Manifest {

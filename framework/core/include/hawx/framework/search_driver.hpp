@@ -31,6 +31,10 @@ struct SearchLogOptions {
     /// parameters...); part of the identity, compared as given.
     nlohmann::json context = nlohmann::json::object();
     bool fsync = true;  ///< fsync after each batch's lines (tests may turn it off)
+    /// Extra fields of a new log line, asked after its batch was evaluated with the
+    /// configuration's canonical key (an object, merged without replacing the line's own
+    /// fields; null adds nothing). Not part of the problem identity; read back as extra fields.
+    std::function<nlohmann::json(const std::string& key)> annotate;
 };
 
 /// One full evaluation, in the order the search made them.

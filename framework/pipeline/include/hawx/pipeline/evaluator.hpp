@@ -25,6 +25,7 @@
 #include "hawx/framework/manifest.hpp"
 #include "hawx/framework/search_driver.hpp"
 #include "hawx/pipeline/cost_model.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/zoo/evaluate.hpp"
 #include "hawx/zoo/network.hpp"
 #include "hawx/zoo/staged_evaluator.hpp"
@@ -60,9 +61,22 @@ public:
     void serve();
 
     /// Puts every accuracy of the search logs in `search_dir` that belong to experiment `hash`
-    /// into the memo (a log killed while its header was written has none and is passed over).
+    /// into the memo (a log killed while its header was written has none and is passed over;
+    /// `finetuned`: the logs hold accuracies after fine-tuning, exploration.finetune_in_loop).
     /// Returns how many distinct configurations it now knows.
-    std::size_t recall_logs(const std::string& search_dir, const std::string& hash);
+    std::size_t recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned = false);
+
+    /// Fine-tunes configurations for finetuned() and the evaluations that ask for it (not
+    /// owned; must outlive this evaluator's use).
+    void set_finetuner(Finetuner* finetuner) { finetuner_ = finetuner; }
+    /// The validation accuracy of `c` before (memo or evaluated) and after fine-tuning, and
+    /// with `test` the accuracy after on its first `test_n` images. Needs set_finetuner.
+    FinetuneOutcome finetuned(const Configuration& c, const Dataset* test = nullptr, std::size_t test_n = 0);
+    /// What a search log line of configuration `key` records beyond its outcome: when it was
+    /// judged after fine-tuning, the accuracy before and the fine-tune's seconds; else null.
+    nlohmann::json log_annotation(const std::string& key) const;
+    /// Mean seconds of the fine-tunes made by finetuned() in this process (0: none).
+    double mean_finetune_seconds() const;
 
     /// Called after each configuration evaluated here (its position in `batch` and accuracy);
     /// returns the status text of the progress display (e.g. the best so far).
@@ -70,14 +84,17 @@ public:
 
     /// Validation accuracies of `batch` (memo first; the rest over the MPI ranks, or here
     /// with a progress display: a bar on a terminal, else a line every few seconds), in order.
-    std::vector<double> accuracies(const std::vector<Configuration>& batch, const Progress& progress = {});
+    /// `finetuned`: each after fine-tuning it (finetuned(); always in this process).
+    std::vector<double> accuracies(const std::vector<Configuration>& batch, const Progress& progress = {},
+                                   bool finetuned = false);
 
     /// The search's evaluator: each configuration's cost on accelerator `objective` of `costs`
     /// and its accuracy. A configuration the accelerator cannot cost is Skipped without an
     /// accuracy evaluation; a non-finite accuracy stops the run (on_error = stop) or is Failed.
-    /// `threshold` (percent) only labels the progress display's best so far.
+    /// `threshold` (percent) only labels the progress display's best so far. `finetuned`: the
+    /// accuracy after fine-tuning (exploration.finetune_in_loop).
     BatchEvaluator for_search(CostModel& costs, OnError on_error, std::size_t objective = 0,
-                              double threshold = std::numeric_limits<double>::quiet_NaN());
+                              double threshold = std::numeric_limits<double>::quiet_NaN(), bool finetuned = false);
 
     std::size_t memo_size() const { return memo_.size(); }
 
@@ -90,6 +107,9 @@ private:
     std::unique_ptr<zoo::StagedEvaluator> staged_;  // zoo networks, made on first use
     std::string tag_;
     std::map<std::string, double> memo_;
+    std::map<std::string, double> tuned_memo_;       // accuracies after fine-tuning
+    std::map<std::string, double> tuned_seconds_;    // fine-tunes made in this process
+    Finetuner* finetuner_ = nullptr;
 };
 
 }  // namespace hawx::pipeline

@@ -3,6 +3,8 @@
 // (k-means on the first layer's output statistics, float network), int8 calibration, the
 // gradient profile of the exact quantized network on the representatives, and the metric's
 // scores at every level plus the hawx(o) distributions.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +30,8 @@ struct ProfileRequest {
     const Dataset* profile_set = nullptr;  ///< clustered for representatives
     const Dataset* calibration_set = nullptr;
     std::size_t calibration_images = 2000;
+    /// Activation ranges to use instead of calibrating (a fine-tuned checkpoint's); null: calibrate.
+    const nlohmann::json* ranges = nullptr;
     int k = 10;
     std::uint64_t seed = 1;
     const SensitivityMetric* metric = nullptr;

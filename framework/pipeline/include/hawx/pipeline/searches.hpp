@@ -17,6 +17,7 @@
 #include "hawx/framework/search_driver.hpp"
 #include "hawx/pipeline/cost_model.hpp"
 #include "hawx/pipeline/experiment.hpp"
+#include "hawx/pipeline/finetune.hpp"
 #include "hawx/pipeline/profiling.hpp"
 #include "hawx/pipeline/run_folder.hpp"
 #include "hawx/zoo/evaluate.hpp"
@@ -27,6 +28,10 @@ namespace hawx::pipeline {
 struct Baselines {
     zoo::EvalResult float_val, float_test, exact_val, exact_test;
     double t_eval = 0;  ///< seconds, one int8-exact evaluation of the validation images
+    /// Mean seconds of one fine-tune (manifest key finetune; 0 without). Under
+    /// exploration.finetune_in_loop, part of every evaluation: results.json's t_eval_s includes it.
+    double t_finetune = 0;
+    bool finetune_in_loop = false;
 };
 
 /// The problem every strategy is given: layers, blocks and costs, the metric's scores at
@@ -41,6 +46,14 @@ SearchProblem make_search_problem(const Experiment& ex, const std::vector<LayerS
 void check_scores_against_accuracy(const SearchProblem& problem, const BatchEvaluator& evaluate, ProfileRun& profile,
                                    const std::string& metric_id, std::size_t library_size, const RunFolder& folder);
 
+/// A search answer fine-tuned (manifest key `finetune`); accuracies in percent.
+struct AnswerFinetune {
+    double val_before = 0, val_after = 0, test_before = 0, test_after = 0, test_after_ci = 0;
+    bool test_after_meets = false;  ///< test after >= int8-exact test - max_drop
+    double seconds = 0;
+    nlohmann::json history = nlohmann::json::array();  ///< per epoch: loss, accuracy, validation
+};
+
 /// One strategy at one threshold: a row of the Table II analog.
 struct SearchAnswer {
     std::string strategy, config;
@@ -50,6 +63,9 @@ struct SearchAnswer {
     std::uint64_t evaluations = 0, cache_hits = 0;
     double wall = 0;
     nlohmann::json accel = nlohmann::json::array();
+    /// With fine-tuning. Under exploration.finetune_in_loop the row's own accuracies are
+    /// those after fine-tuning (what the search judged by), else before.
+    std::optional<AnswerFinetune> finetune;
 };
 
 struct SearchRuns {
@@ -70,16 +86,28 @@ struct ProfileTimes {
 /// The search's evaluator for objective (accelerator) `a` at an accuracy threshold (percent).
 using ObjectiveEvaluator = std::function<BatchEvaluator(std::size_t a, double threshold)>;
 
+/// Fine-tuning of the answers: `run` fine-tunes a configuration and measures it on the
+/// validation and test images; `in_loop`: the searches' evaluator already judges by it
+/// (exploration.finetune_in_loop); `annotate` adds to each search log line
+/// (SearchLogOptions::annotate).
+struct AnswerFinetuning {
+    std::function<FinetuneOutcome(const Configuration&)> run;
+    bool in_loop = false;
+    std::function<nlohmann::json(const std::string&)> annotate;
+    /// Mean seconds of one fine-tune so far: under in_loop part of t_eval in the accounting (eq. 8).
+    std::function<double()> mean_seconds;
+};
+
 /// Runs each strategy of the manifest at each max_drop threshold and for each objective: the
 /// search entry's `objective` accelerator, else every accelerator in turn (the accuracy
 /// evaluations are shared through the run's memo; only the costs differ). Logs are in the run
 /// folder's search/ (`<name>_drop<D>[_<accelerator>].jsonl`, the suffix when the manifest has
 /// several accelerators), resumed from them. Each answer is measured on the test set and
 /// reported on every accelerator. Throws hawx::Error naming the strategy, threshold and
-/// objective when a search fails.
+/// objective when a search fails. With `finetuning`, each answer is fine-tuned as well.
 SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const ObjectiveEvaluator& evaluate,
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
-                        const ProfileTimes& times);
+                        const ProfileTimes& times, const AnswerFinetuning* finetuning = nullptr);
 
 /// Half-width of the 95% confidence interval of an accuracy (percent) measured on n images
 /// (normal approximation of the binomial); NaN for n = 0.
