@@ -327,76 +327,21 @@ struct TrainBackward : public torch::autograd::Node {
         return {std::get<0>(r), std::get<1>(r)};
     }
 
-    // d(sum g * layer(x_t, w)) w.r.t. every x_t of `xs`, or w.r.t. w of every (x, w_t) of `ws`,
-    // in one convolution: the terms stacked along the input channels (groups == 1 only).
-    // The operand whose gradient is not asked only lends its shape.
-    std::vector<at::Tensor> stacked_backward(const at::Tensor& g, const std::vector<at::Tensor>& parts, bool want_x) const {
-        const at::Tensor all = at::cat(parts, 1);
-        std::vector<at::Tensor> out;
-        const std::int64_t c = parts.front().size(1);
-        at::Tensor grad;
-        if (layer.linear) {
-            grad = want_x ? g.mm(all) : g.t().mm(all);
-        } else {
-            std::vector<std::int64_t> shape = want_x ? x_dq.sizes().vec() : w_dq.sizes().vec();
-            shape[1] = all.size(1);
-            // uninitialized: a convolution's input (weight) gradient reads only the weight's (input's) shape
-            const at::Tensor lend = at::empty(shape, g.options());
-            auto r = at::convolution_backward(g, want_x ? lend : all, want_x ? all : lend, c10::nullopt, layer.stride,
-                                              layer.padding, layer.dilation, false, {0, 0}, 1, {want_x, !want_x, false});
-            grad = want_x ? std::get<0>(r) : std::get<1>(r);
-        }
-        for (std::size_t t = 0; t < parts.size(); ++t) out.push_back(grad.narrow(1, static_cast<std::int64_t>(t) * c, c));
-        return out;
-    }
-
     torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
         const at::Tensor g = grads[0].contiguous();
         const bool want_x = should_compute_output(0), want_w = should_compute_output(1);
-        at::Tensor gx, gw;
-        if (slopes.empty() || (!layer.linear && layer.groups != 1)) {
-            std::tie(gx, gw) = layer_backward(g, x_dq, w_dq, want_x, want_w);
-        }
-        if (!slopes.empty() && (layer.linear || layer.groups == 1)) {
-            // The straight-through term and every slope term in one product per operand.
-            std::vector<at::Tensor> wx{w_dq}, coef_x, xw{x_dq}, coef_w;
-            for (const Slope& s : slopes) {
-                const SlopeFactors& f = *s.factors;
-                const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t * s.mask : t; };
-                if (want_x)
-                    for (std::int64_t r = 0; r < f.rank_a(); ++r) {
-                        wx.push_back(masked(lookup(f.q[r], w_codes) * w_scale));
-                        coef_x.push_back(lookup(f.p[r], codes));
-                    }
-                if (want_w)
-                    for (std::int64_t r = 0; r < f.rank_w(); ++r) {
-                        xw.push_back(lookup(f.r[r], codes) * act_scale);
-                        coef_w.push_back(masked(lookup(f.s[r], w_codes)));
-                    }
-            }
-            if (want_x) {
-                const std::vector<at::Tensor> parts = stacked_backward(g, wx, true);
-                gx = parts[0].contiguous();
-                for (std::size_t t = 1; t < parts.size(); ++t) gx.addcmul_(coef_x[t - 1], parts[t]);
-            }
-            if (want_w) {
-                const std::vector<at::Tensor> parts = stacked_backward(g, xw, false);
-                gw = parts[0].contiguous();
-                for (std::size_t t = 1; t < parts.size(); ++t) gw.addcmul_(coef_w[t - 1], parts[t]);
-            }
-        } else {
-            for (const Slope& s : slopes) {
-                const SlopeFactors& f = *s.factors;
-                const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t * s.mask : t; };
-                if (want_x)
-                    for (std::int64_t r = 0; r < f.rank_a(); ++r)
-                        gx.add_(lookup(f.p[r], codes) *
-                                layer_backward(g, x_dq, masked(lookup(f.q[r], w_codes) * w_scale), true, false).first);
-                if (want_w)
-                    for (std::int64_t r = 0; r < f.rank_w(); ++r)
-                        gw.add_(masked(lookup(f.s[r], w_codes)) *
-                                layer_backward(g, lookup(f.r[r], codes) * act_scale, w_dq, false, true).second);
-            }
+        auto [gx, gw] = layer_backward(g, x_dq, w_dq, want_x, want_w);
+        for (const Slope& s : slopes) {
+            const SlopeFactors& f = *s.factors;
+            const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t * s.mask : t; };
+            if (want_x)
+                for (std::int64_t r = 0; r < f.rank_a(); ++r)
+                    gx.add_(lookup(f.p[r], codes) *
+                            layer_backward(g, x_dq, masked(lookup(f.q[r], w_codes) * w_scale), true, false).first);
+            if (want_w)
+                for (std::int64_t r = 0; r < f.rank_w(); ++r)
+                    gw.add_(masked(lookup(f.s[r], w_codes)) *
+                            layer_backward(g, lookup(f.r[r], codes) * act_scale, w_dq, false, true).second);
         }
         if (want_x) gx.mul_(pass);
         at::Tensor gb;
