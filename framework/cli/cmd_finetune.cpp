@@ -200,6 +200,7 @@ int finetune_command(const Args& args) {
     t.state_path = out + ".state";
     t.state_tag = tag.str();
     t.progress = true;
+    const zoo::StateFileLock state_lock(t.state_path);  // one process per state, until the checkpoint is written
     zoo::check_train_state(t.state_path, t.state_tag);
     if (fs::exists(t.state_path)) std::cout << "resuming from " << t.state_path << "\n";
     const zoo::StateFileGuard state_guard(t.state_path);

@@ -4,6 +4,7 @@
 // (the straight-through one does not); a fine-tune killed after an epoch resumes to the
 // identical weights.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <torch/torch.h>
 
 #include <hawx/blocks/truncated_mul.hpp>
@@ -248,6 +249,17 @@ TEST(Finetune, AKilledFinetuneResumesToTheIdenticalWeights) {
     for (std::size_t e = 0; e < 3; ++e) EXPECT_EQ(rr.epochs[e].train_loss, rw.epochs[e].train_loss) << e;
     const auto pw = whole->parameters(), pr = resumed->parameters();
     for (std::size_t i = 0; i < pw.size(); ++i) EXPECT_TRUE(torch::equal(pw[i], pr[i])) << "parameter " << i;
+    // Two processes never train into one state: the second is refused, naming the holder.
+    {
+        const zoo::StateFileLock held(dir.file("resumed.state"));
+        const std::string busy =
+            hawx::test::error_of<Error>([&] { const zoo::StateFileLock again(dir.file("resumed.state")); });
+        EXPECT_NE(busy.find("another process (pid " + std::to_string(::getpid()) + ") is training into this state"),
+                  std::string::npos)
+            << busy;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("resumed.state.lock"))) << "released locks leave no file";
+    { const zoo::StateFileLock free_again(dir.file("resumed.state")); }
     // A state of another run is refused, not resumed.
     zoo::TrainOptions other = adam(3, dir.file("resumed.state"));
     other.state_tag = "another";

@@ -61,6 +61,7 @@ void train_checkpoint(const TrainRequest& request) {
         << "|" << t.lr << "|" << t.optimizer << "|" << t.momentum << "|" << t.weight_decay << "|" << t.schedule << "|"
         << t.seed << "|" << t.threads << "|" << t.val_size;
     t.state_tag = tag.str();
+    const zoo::StateFileLock state_lock(t.state_path);  // one process per state, until the checkpoint is written
     zoo::check_train_state(t.state_path, t.state_tag);
     if (std::filesystem::exists(t.state_path)) std::cout << "resuming from " << t.state_path << std::endl;
     const zoo::StateFileGuard state_guard(t.state_path);

@@ -7,8 +7,16 @@
 #include <torch/serialize.h>
 #include <torch/utils.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -138,6 +146,42 @@ void check_train_state(const std::string& path, const std::string& tag) {
     }
     if (!v_tag.isString() || v_tag.toStringRef() != tag)
         throw Error(path + ": training state of another run (delete it, or choose another output)");
+}
+
+StateFileLock::StateFileLock(const std::string& path) : lock_path_(path + ".lock") {
+    for (;;) {
+        fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw Error(lock_path_ + ": cannot open lock file (" + std::strerror(errno) + ")");
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            std::string pid;
+            if (err == EWOULDBLOCK) std::getline(std::ifstream(lock_path_), pid);
+            ::close(fd_);
+            fd_ = -1;
+            if (err == EWOULDBLOCK)
+                throw Error(path + ": another process (pid " + (pid.empty() ? std::string("?") : pid) +
+                            ") is training into this state; wait for it, or choose another output");
+            throw Error(lock_path_ + ": cannot lock (" + std::strerror(err) + ")");
+        }
+        // A holder that just released removed the file: locking its old inode locks nothing.
+        struct stat held {}, named {};
+        if (::fstat(fd_, &held) == 0 && ::stat(lock_path_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+            break;
+        ::close(fd_);
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+        const std::string why = std::strerror(errno);
+        ::close(fd_);
+        throw Error(lock_path_ + ": cannot write the holder's pid (" + why + ")");
+    }
+}
+
+StateFileLock::~StateFileLock() {
+    if (fd_ < 0) return;
+    ::unlink(lock_path_.c_str());  // while still held: a process waiting on the old inode retries
+    ::close(fd_);
 }
 
 StateFileGuard::~StateFileGuard() {

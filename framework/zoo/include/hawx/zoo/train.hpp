@@ -84,6 +84,22 @@ TrainResult train(Network& net, const Dataset& train_set, const hawx::InputSpec&
 /// they arm a StateFileGuard, so another run's state is never removed.
 void check_train_state(const std::string& path, const std::string& tag);
 
+/// Holds an exclusive lock on a training state file (flock(2) on `<path>.lock`, the holder's
+/// pid written in it) for as long as it lives, so that two processes never train into one
+/// state: throws hawx::Error naming the file and the holder when another process has it.
+/// Take it before reading the state. The lock file is removed on release.
+class StateFileLock {
+public:
+    explicit StateFileLock(const std::string& path);
+    ~StateFileLock();
+    StateFileLock(const StateFileLock&) = delete;
+    StateFileLock& operator=(const StateFileLock&) = delete;
+
+private:
+    std::string lock_path_;
+    int fd_ = -1;
+};
+
 /// Removes a training state file when the scope ends, normally or by an exception (a failed
 /// run leaves nothing behind); only a killed process, which runs no destructor, leaves it to
 /// resume from.
