@@ -11,6 +11,7 @@
 #include <hawx/engine/engine.hpp>
 #include <hawx/engine/layer_kernel.hpp>
 
+#include <cstdlib>
 #include <random>
 
 #include "../blocks/block_test_util.hpp"
@@ -79,6 +80,52 @@ TEST_P(LayerKernelExact, EveryGranularityPathAndGeometryMatchesReference) {
                              c.name + " " + gn + " full mix " + to_string(path));
         }
     }
+}
+
+// The integer kernels (u8 x s8 VNNI products for separable terms, 64-wide byte lookups for
+// 16-bit tables) against the reference and against the float path (HAWX_ENGINE_INT8=0), on
+// ResNet-shaped layers whose sizes leave tails everywhere: rows not a multiple of the 12-row
+// and 128-row blocks, filters not a multiple of 32, more than 128 gathered positions (the
+// 16-bit partial sums are widened mid-way), stride-2, 1x1 shortcut, dilated and linear.
+TEST(LayerKernel, IntegerKernelsMatchTheFloatPathAndTheReference) {
+    __builtin_cpu_init();
+    const bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    const bool vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+    const std::vector<Case> shapes = {{"conv3x3_c20_f37", conv(20, 37, 3, 1, 1, 1, 1), 9, 9},
+                                      {"conv3x3_stride2", conv(16, 24, 3, 2, 1, 1, 1), 11, 10},
+                                      {"shortcut1x1_stride2", conv(24, 40, 1, 2, 0, 1, 1), 8, 8},
+                                      {"conv3x3_dilation2", conv(8, 33, 3, 1, 2, 2, 1), 9, 8},
+                                      {"linear300", linear(300, 45), 1, 1}};
+    const char* before = std::getenv("HAWX_ENGINE_INT8");
+    const std::string saved = before ? before : "";
+    const auto restore = [&] { before ? setenv("HAWX_ENGINE_INT8", saved.c_str(), 1) : unsetenv("HAWX_ENGINE_INT8"); };
+    std::uint32_t seed = 40;
+    for (bool is_signed : {true, false}) {
+        const BlockLibrary& lib = make_library(is_signed);
+        const std::int32_t za = is_signed ? 0 : 7;
+        for (const Case& c : shapes) {
+            const WeightQuant wq = random_weights(c.desc, is_signed, seed++);
+            const at::Tensor codes = random_codes(c, c.desc.linear ? 130 : 2, seed++);
+            for (int b : {0, 1, 3, 4}) {
+                const std::string what = c.name + (is_signed ? " signed " : " unsigned ") + lib[static_cast<std::size_t>(b)]->name;
+                for (const char* setting : {"1", "0"}) {
+                    setenv("HAWX_ENGINE_INT8", setting, 1);
+                    expect_exact(c.desc, wq, za, lib, {Granularity::Layer, {b}}, KernelPath::Auto, codes, what + " int8=" + setting);
+                    const std::string d = LayerKernel(c.desc, wq, za, lib, {Granularity::Layer, {b}}, KernelPath::Auto).describe();
+                    const bool on = std::string(setting) == "1";
+                    // Signed exact and truncated terms fit u8 x s8: where the separable path is
+                    // taken, the integer kernel must run (DRUM's d(a) spans 257 values: float).
+                    if (is_signed && b <= 1 && vnni && d.find("separable") != std::string::npos) EXPECT_EQ(d.find("(int8 kernel") != std::string::npos, on) << what << "\n" << d;
+                    if (!on) EXPECT_EQ(d.find("(int8 kernel"), std::string::npos) << what;
+                }
+                restore();
+            }
+            // Filter level: several filter groups, each its own integer product.
+            expect_exact(c.desc, wq, za, lib, assignment(c.desc, Granularity::Filter, {0, 1, 3, 4}, seed++), KernelPath::Auto,
+                         codes, c.name + " filter mix");
+        }
+    }
+    if (!vnni || !vbmi) GTEST_SKIP() << "this CPU lacks AVX-512 VNNI/VBMI: only the float and scalar paths were checked";
 }
 
 INSTANTIATE_TEST_SUITE_P(Signedness, LayerKernelExact, ::testing::Values(true, false),

@@ -1,6 +1,8 @@
 #include "hawx/engine/layer_kernel.hpp"
 
+#include "gather_vbmi.hpp"
 #include "geometry.hpp"
+#include "int8_conv.hpp"
 #include "mac_kernel.hpp"
 
 #include <ATen/Parallel.h>
@@ -15,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <tbb/parallel_for.h>
 
@@ -71,6 +74,11 @@ struct GatherPart {
     bool with_asum = false;
     std::vector<std::vector<std::int32_t>> widened;  // int32 copies when blocks' types differ
     std::int64_t positions = 0;
+    // The vector lookups (16-bit tables): each entry's row and its column's byte split.
+    bool vector = false;
+    std::vector<std::int32_t> rows;
+    std::vector<std::int64_t> split_offset;
+    std::vector<std::uint8_t> split;
 };
 
 template <class TT>
@@ -104,8 +112,10 @@ void run_gather(const Geometry& g, const GatherPart& part, const at::Tensor& cod
                 std::int64_t N, std::int64_t H, std::int64_t W, std::int64_t OH, std::int64_t OW, std::int32_t* out) {
     const std::int64_t P = g.linear ? 1 : OH * OW;
     const std::int64_t rows = N * P;
-    // Tile rows so the im2col tile (K x R bytes) stays within ~64 KiB (L2-resident).
-    const std::int64_t R = std::clamp<std::int64_t>(65536 / std::max<std::int64_t>(g.K, 1), 16, 512);
+    // Tile rows so the im2col tile (K x R bytes) stays within ~64 KiB (L2-resident); the
+    // vector lookups want whole 128-row blocks and take up to 256 KiB.
+    const std::int64_t R = part.vector ? std::clamp<std::int64_t>(262144 / std::max<std::int64_t>(g.K, 1) / 128 * 128, 128, 512)
+                                       : std::clamp<std::int64_t>(65536 / std::max<std::int64_t>(g.K, 1), 16, 512);
     const std::int64_t tiles = (rows + R - 1) / R;
     const std::uint8_t* src = codes.data_ptr<std::uint8_t>();
     const int threads = std::max(1, at::get_num_threads());
@@ -122,7 +132,13 @@ void run_gather(const Geometry& g, const GatherPart& part, const at::Tensor& cod
                 const std::int64_t f = fl[static_cast<std::size_t>(fi)];
                 const GatherEntry* e0 = part.entries.data() + part.entry_begin[static_cast<std::size_t>(f)];
                 const GatherEntry* e1 = part.entries.data() + part.entry_begin[static_cast<std::size_t>(f) + 1];
-                gather_tile<TT>(cols.data(), nr, e0, e1, acc.data());
+                if (part.vector) {
+                    const std::int64_t b = part.entry_begin[static_cast<std::size_t>(f)];
+                    detail::lookup_sum(cols.data(), nr, part.rows.data() + b, part.split_offset.data() + b, e1 - e0,
+                                       part.split.data(), std::is_signed_v<TT>, acc.data());
+                } else {
+                    gather_tile<TT>(cols.data(), nr, e0, e1, acc.data());
+                }
                 const std::int32_t zw = part.zw[static_cast<std::size_t>(f)];
                 const std::int64_t cst = part.cst[static_cast<std::size_t>(f)];
                 if (part.with_asum && zw != 0) {
@@ -168,6 +184,8 @@ struct SepGroup {
     std::vector<std::int64_t> cst;   // per filter of the group: constant zero-point terms
     bool any_cst = false;
     std::string label;
+    // The integer kernel for this group (constants included), when its values fit.
+    std::shared_ptr<detail::Int8Conv> int8;
 };
 
 }  // namespace
@@ -547,13 +565,18 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             for (std::int64_t c = c0; c < c1; ++c) grp.chunk_of[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(j);
             grp.chunk_weights.push_back(grp.chunks.size() == 1 ? wt : wt.narrow(1, c0, c1 - c0).contiguous());
         }
+        if (detail::int8_kernel_available()) {
+            std::vector<const std::vector<float>*> luts;
+            for (std::size_t ti : grp.terms) luts.push_back(&m.terms[ti].lut);
+            grp.int8 = detail::Int8Conv::build(g, wt, luts, allowed, grp.cst);
+        }
         std::ostringstream os;
         os << "separable";
         for (int b : bset)
             os << " " << library[static_cast<std::size_t>(b)]->name << " (" << (is_table_form(b) ? "table" : "error")
                << " rank " << form[b]->rank << ")";
         os << ": " << nf << " of " << g.F << " filters, " << T << " terms, " << grp.chunks.size() << " chunk"
-           << (grp.chunks.size() > 1 ? "s" : "");
+           << (grp.chunks.size() > 1 ? "s" : "") << (grp.int8 ? " (int8 kernel: " + std::to_string(grp.int8->parts()) + " parts)" : "");
         grp.label = os.str();
         m.groups.push_back(std::move(grp));
     }
@@ -614,6 +637,19 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     }
     gp.entry_begin[static_cast<std::size_t>(g.F)] = static_cast<std::int64_t>(gp.entries.size());
     gp.positions = static_cast<std::int64_t>(gp.entries.size());
+    if (gp.positions > 0 && gp.type != TableType::Int32 && detail::byte_lookup_available()) {
+        gp.vector = true;
+        std::map<const void*, std::int64_t> split_at;  // column -> its split's offset
+        for (const GatherEntry& e : gp.entries) {
+            auto [it, fresh] = split_at.emplace(e.col, static_cast<std::int64_t>(gp.split.size()));
+            if (fresh) {
+                gp.split.resize(gp.split.size() + 512);
+                detail::split_column(e.col, gp.type == TableType::Int16, gp.split.data() + it->second);
+            }
+            gp.rows.push_back(e.k);
+            gp.split_offset.push_back(it->second);
+        }
+    }
     m.has_gather = !gp.entries.empty();
     for (std::int64_t f = 0; f < g.F; ++f)
         if (sep_bound[static_cast<std::size_t>(f)] + gather_bound[static_cast<std::size_t>(f)] > kExactLimit)
@@ -663,7 +699,10 @@ at::Tensor LayerKernel::accumulate(const at::Tensor& codes_in) const {
     return impl_->run(&codes, nullptr, nullptr);
 }
 
-bool LayerKernel::uses_codes() const { return impl_->has_gather || impl_->mac.has_value(); }
+bool LayerKernel::uses_codes() const {
+    return impl_->has_gather || impl_->mac.has_value() ||
+           std::any_of(impl_->groups.begin(), impl_->groups.end(), [](const SepGroup& grp) { return grp.int8 != nullptr; });
+}
 
 at::Tensor LayerKernel::accumulate_quantized(const at::Tensor& codes) const { return impl_->run(&codes, nullptr, nullptr); }
 
@@ -708,6 +747,10 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
     }
     at::Tensor result;
     for (const auto& grp : m.groups) {
+        at::Tensor y;
+        if (grp.int8) {  // uses_codes() made the caller quantize first
+            y = grp.int8->run(*codes_p, N, H, W, OH, OW, out_dtype);
+        } else {
         std::vector<at::Tensor> x;
         if (codes_p) {
             const std::uint8_t* c = codes_p->data_ptr<std::uint8_t>();
@@ -724,7 +767,6 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
                 N, H, W, codes.options(), grp);
             if (bad) throw Error(layer_label(m.layer) + ": input holds NaN or Inf values");
         }
-        at::Tensor y;
         for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
             at::Tensor part = m.conv(x[j], grp.chunk_weights[j]);
             if (grp.chunks.size() > 1) part = part.to(at::kDouble);
@@ -734,6 +776,7 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
         if (grp.any_cst) {
             at::Tensor c = at::tensor(grp.cst, at::kDouble).to(out_dtype);
             y.add_(g.linear ? c.view({1, -1}) : c.view({1, -1, 1, 1}));
+        }
         }
         if (grp.all_filters) {
             result = y;
