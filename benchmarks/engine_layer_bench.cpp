@@ -125,6 +125,18 @@ void BM_ApproxAuto(benchmark::State& state) { run_approx(state, KernelPath::Auto
 void BM_Gather(benchmark::State& state) { run_approx(state, KernelPath::Gather); }
 void BM_Mac(benchmark::State& state) { run_approx(state, KernelPath::Auto); }
 
+// Preparing a layer's kernel for one assignment (weight transforms, packing): once per
+// configuration in a search, but once per step in fine-tuning, where the weights change.
+void BM_KernelBuild(benchmark::State& state) {
+    const Shape& s = shapes()[static_cast<std::size_t>(state.range(0))];
+    const int b = static_cast<int>(state.range(1));
+    const Layer l = make_layer(s);
+    const WeightQuant wq = quantize_weights(l.w, true, "bench");
+    for (auto _ : state)
+        benchmark::DoNotOptimize(LayerKernel(s.desc, wq, 0, library(), {hawx::Granularity::Layer, {b}}, KernelPath::Auto));
+    state.SetLabel(std::string(s.name) + " " + library()[static_cast<std::size_t>(b)]->name);
+}
+
 void shape_args(benchmark::internal::Benchmark* b) {
     for (int i = 0; i < static_cast<int>(shapes().size()); ++i) b->Args({i});
 }
@@ -146,6 +158,7 @@ BENCHMARK(BM_Float)->Apply(shape_args)->UseRealTime()->Unit(benchmark::kMicrosec
 BENCHMARK(BM_ApproxAuto)->Apply(shape_block_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gather)->Apply(shape_gather_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Mac)->Apply(shape_mac_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_KernelBuild)->Apply(shape_block_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 // The OpenMP wait policy (hawx/framework/openmp_policy.hpp) as hawx runs with it.
 int main(int argc, char** argv) {
     hawx::prefer_passive_openmp(argv);

@@ -96,19 +96,25 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
     if (g.G != 1 || luts.empty()) return nullptr;
     const std::int64_t T = static_cast<std::int64_t>(luts.size()), khw = g.kh * g.kw, S = T * g.Cg;
     const std::int64_t nf = weights.size(0);
+    // The weights as integers (they are: integer combinations of codes).
     const at::Tensor w = weights.contiguous().to(at::kFloat);
     const float* wp = w.data_ptr<float>();
-    const auto weight = [&](std::int64_t f, std::int64_t s, std::int64_t ij) { return wp[(f * S + s) * khw + ij]; };
+    const std::int64_t B = g.Cg * khw;  // one term's weights of one filter, contiguous
+    std::vector<std::int32_t> wi(static_cast<std::size_t>(nf * S * khw));
+    for (std::size_t i = 0; i < wi.size(); ++i) {
+        const float v = wp[i];
+        if (!(std::fabs(v) < 1e9f) || static_cast<float>(static_cast<std::int32_t>(v)) != v) return nullptr;
+        wi[i] = static_cast<std::int32_t>(v);
+    }
+    const auto block = [&](std::int64_t f, std::int64_t t) { return wi.data() + (f * T + t) * B; };
 
     // Each term becomes one or more u8 x s8 parts. u' = u - umin must span at most 255. A
     // weight outside [-128, 127] (a table form's v reaches 2^14 for BAM) is written in digits
     // v = d0 + M (d1 + d2 + ...), M = floor(255 / span of u'): part 0 multiplies u' by d0,
     // the others M u' (still <= 255) by d_i.
-    struct Part {
-        std::int64_t term, digit, mult;
-    };
-    std::vector<Part> parts;
-    std::vector<std::int64_t> umin(static_cast<std::size_t>(T)), mult(static_cast<std::size_t>(T), 0);
+    std::vector<std::int64_t> umin(static_cast<std::size_t>(T)), mult(static_cast<std::size_t>(T), 0),
+        first(static_cast<std::size_t>(T), 0), digits(static_cast<std::size_t>(T), 0);
+    std::vector<std::int64_t> part_term, part_mult;
     for (std::int64_t t = 0; t < T; ++t) {
         const std::vector<float>& lut = *luts[static_cast<std::size_t>(t)];
         double lo = INFINITY, hi = -INFINITY;
@@ -121,97 +127,107 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
         umin[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(lo);
         const std::int64_t span = static_cast<std::int64_t>(hi - lo);
         if (span == 0) continue;  // a constant term: only umin * sum v remains
-        double vmax = 0;
-        for (std::int64_t f = 0; f < nf; ++f)
-            for (std::int64_t c = 0; c < g.Cg; ++c)
-                for (std::int64_t ij = 0; ij < khw; ++ij) {
-                    const float v = weight(f, t * g.Cg + c, ij);
-                    if (v != std::floor(v)) return nullptr;
-                    vmax = std::max<double>(vmax, std::fabs(v));
-                }
-        std::int64_t digits = 1;
+        std::int64_t vmax = 0;
+        for (std::int64_t f = 0; f < nf; ++f) {
+            const std::int32_t* b = block(f, t);
+            for (std::int64_t i = 0; i < B; ++i) vmax = std::max<std::int64_t>(vmax, std::abs(b[i]));
+        }
+        std::int64_t D = 1;
         if (vmax > 127) {
             const std::int64_t M = 255 / span;
             if (M < 2) return nullptr;
             mult[static_cast<std::size_t>(t)] = M;
-            digits = 1 + static_cast<std::int64_t>(std::ceil((vmax / M + 0.5) / 127.0));
-            if (digits > 4) return nullptr;
+            D = 1 + (vmax / M + 1 + 126) / 127;
+            if (D > 4) return nullptr;
         }
-        for (std::int64_t d = 0; d < digits; ++d) parts.push_back({t, d, d == 0 ? 1 : mult[static_cast<std::size_t>(t)]});
+        first[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(part_term.size());
+        digits[static_cast<std::size_t>(t)] = D;
+        for (std::int64_t d = 0; d < D; ++d) part_term.push_back(t), part_mult.push_back(d == 0 ? 1 : mult[static_cast<std::size_t>(t)]);
     }
-    // Digit d of weight v in a term split with multiplier M (d0 = v when M = 0).
-    const auto digit = [](std::int64_t v, std::int64_t M, std::int64_t d) -> std::int64_t {
-        if (M == 0) return d == 0 ? v : 0;
-        const std::int64_t q = static_cast<std::int64_t>(std::llround(static_cast<double>(v) / static_cast<double>(M)));
-        if (d == 0) return v - M * q;  // |v - M q| <= M / 2 <= 127
-        std::int64_t rest = q;
-        for (std::int64_t i = 1; i < d; ++i) rest -= std::clamp<std::int64_t>(rest, -127, 127);
-        return std::clamp<std::int64_t>(rest, -127, 127);
-    };
-
-    // The digits must give each weight back.
-    for (std::int64_t t = 0; t < T; ++t) {
-        const std::int64_t M = mult[static_cast<std::size_t>(t)];
-        if (M == 0) continue;
-        const auto D = std::count_if(parts.begin(), parts.end(), [&](const Part& p) { return p.term == t; });
-        for (std::int64_t f = 0; f < nf; ++f)
-            for (std::int64_t c = 0; c < g.Cg; ++c)
-                for (std::int64_t ij = 0; ij < khw; ++ij) {
-                    const auto v = static_cast<std::int64_t>(weight(f, t * g.Cg + c, ij));
-                    std::int64_t back = digit(v, M, 0);
-                    for (std::int64_t d = 1; d < D; ++d) back += M * digit(v, M, d);
-                    if (back != v) return nullptr;
-                }
-    }
-    if (parts.empty()) return nullptr;  // every term constant (a one-code activation range)
+    const std::int64_t parts = static_cast<std::int64_t>(part_term.size());
+    if (parts == 0) return nullptr;  // every term constant (a one-code activation range)
     // A first layer with few terms on 1-3 input channels copies a few bytes per kernel row
     // per position; there the float conv is faster (LeNet-5's conv1 with the exact block:
     // 0.55 ms float, 0.7-1.0 ms integer).
-    if (!g.linear && static_cast<std::int64_t>(parts.size()) * g.Cg < 8) return nullptr;
+    if (!g.linear && parts * g.Cg < 8) return nullptr;
 
     auto k = std::make_unique<Int8Conv>();
     Int8Conv& m = *k;
     m.g_ = g;
-    m.T_ = static_cast<std::int64_t>(parts.size());
-    m.TC_ = m.T_ * g.Cg;
+    m.T_ = parts;
+    m.TC_ = parts * g.Cg;
     m.Kq_ = khw * m.TC_;
     m.K4_ = round_up(m.Kq_, 4);
     m.nf_ = nf;
     m.fblocks_ = (nf + kFilters - 1) / kFilters;
-    for (const Part& part : parts) {
-        const std::vector<float>& lut = *luts[static_cast<std::size_t>(part.term)];
-        const std::int64_t lo = umin[static_cast<std::size_t>(part.term)];
+    for (std::int64_t pi = 0; pi < parts; ++pi) {
+        const std::int64_t t = part_term[static_cast<std::size_t>(pi)], mul = part_mult[static_cast<std::size_t>(pi)];
+        const std::vector<float>& lut = *luts[static_cast<std::size_t>(t)];
+        const std::int64_t lo = umin[static_cast<std::size_t>(t)];
         std::array<std::uint8_t, 256> l{};
         for (std::size_t c = 0; c < 256; ++c)
-            if (allowed[c]) l[c] = static_cast<std::uint8_t>((static_cast<std::int64_t>(lut[c]) - lo) * part.mult);
+            if (allowed[c]) l[c] = static_cast<std::uint8_t>((static_cast<std::int64_t>(lut[c]) - lo) * mul);
         m.lut_.push_back(l);
-        m.pad_.push_back(static_cast<std::uint8_t>(-lo * part.mult));  // u_t(zero code) = 0
+        m.pad_.push_back(static_cast<std::uint8_t>(-lo * mul));  // u_t(zero code) = 0
     }
     m.packed_.assign(static_cast<std::size_t>(m.fblocks_ * m.K4_ * kFilters), 0);
     m.cst_.resize(static_cast<std::size_t>(nf));
+    // Each filter's row is written in order into `staged`, then moved into the packed panel
+    // four bytes at a time (writing the panel byte by byte missed the cache at every byte).
+    std::vector<std::int8_t> staged(static_cast<std::size_t>(m.K4_));
     for (std::int64_t f = 0; f < nf; ++f) {
         std::int64_t shift = 0;
         double bound = 0;
-        for (std::int64_t s = 0; s < S; ++s)
-            for (std::int64_t ij = 0; ij < khw; ++ij)
-                shift += umin[static_cast<std::size_t>(s / g.Cg)] * static_cast<std::int64_t>(weight(f, s, ij));
-        for (std::int64_t pi = 0; pi < static_cast<std::int64_t>(parts.size()); ++pi) {
-            const Part& part = parts[static_cast<std::size_t>(pi)];
+        std::fill(staged.begin(), staged.end(), std::int8_t{0});
+        std::int8_t* panel = staged.data();
+        for (std::int64_t t = 0; t < T; ++t) {
+            const std::int32_t* b = block(f, t);
+            const std::int64_t lo = umin[static_cast<std::size_t>(t)], D = digits[static_cast<std::size_t>(t)];
+            const std::int64_t M = mult[static_cast<std::size_t>(t)], p0 = first[static_cast<std::size_t>(t)];
+            // Branch-free where it matters: weights are zero or not at random, and a
+            // mispredicted skip cost more than writing the zero.
+            if (D == 1 && M == 0) {
+                std::int64_t sum = 0, mag = 0;
+                bool fits = true;
+                for (std::int64_t ij = 0; ij < khw; ++ij) {
+                    std::int8_t* dst = panel + ij * m.TC_ + p0 * g.Cg;
+                    for (std::int64_t c = 0; c < g.Cg; ++c) {
+                        const std::int32_t v = b[c * khw + ij];
+                        dst[c] = static_cast<std::int8_t>(v);
+                        fits &= v >= -128 && v <= 127;
+                        sum += v, mag += std::abs(v);
+                    }
+                }
+                if (!fits) return nullptr;
+                shift += lo * sum;
+                bound += 255.0 * static_cast<double>(mag);
+                continue;
+            }
             for (std::int64_t c = 0; c < g.Cg; ++c)
                 for (std::int64_t ij = 0; ij < khw; ++ij) {
-                    const auto v = static_cast<std::int64_t>(weight(f, part.term * g.Cg + c, ij));
-                    const std::int64_t d = digit(v, mult[static_cast<std::size_t>(part.term)], part.digit);
-                    if (d == 0) continue;
-                    if (d < -128 || d > 127) return nullptr;
-                    const std::int64_t q = ij * m.TC_ + pi * g.Cg + c;
-                    const std::int64_t fb = f / kFilters, fl = f % kFilters;
-                    m.packed_[static_cast<std::size_t>(((fb * (m.K4_ / 4) + q / 4) * kFilters + fl) * 4 + q % 4)] =
-                        static_cast<std::int8_t>(d);
-                    bound += 255.0 * static_cast<double>(std::abs(d));
+                    const std::int64_t v = b[c * khw + ij];
+                    shift += lo * v;
+                    // Digits: d0 = v - M q (|d0| <= M / 2 <= 127), then q in pieces of <= 127.
+                    std::int64_t q = M == 0 ? 0 : (v >= 0 ? (2 * v + M) / (2 * M) : -((-2 * v + M) / (2 * M)));
+                    for (std::int64_t d = 0; d < D; ++d) {
+                        std::int64_t x;
+                        if (d == 0) {
+                            x = v - M * q;
+                        } else {
+                            x = std::clamp<std::int64_t>(q, -127, 127);
+                            q -= x;
+                        }
+                        if (x < -128 || x > 127) return nullptr;
+                        panel[ij * m.TC_ + (p0 + d) * g.Cg + c] = static_cast<std::int8_t>(x);
+                        bound += 255.0 * static_cast<double>(std::abs(x));
+                    }
+                    if (q != 0 && D > 0) return nullptr;  // the digits must give the weight back
                 }
         }
         if (bound > 2147483647.0) return nullptr;  // int32 lanes must hold every partial sum
         m.cst_[static_cast<std::size_t>(f)] = cst[static_cast<std::size_t>(f)] + shift;
+        std::int8_t* out = m.packed_.data() + (f / kFilters) * m.K4_ * kFilters + (f % kFilters) * 4;
+        for (std::int64_t k4 = 0; k4 < m.K4_ / 4; ++k4) std::memcpy(out + k4 * kFilters * 4, panel + k4 * 4, 4);
     }
     return k;
 }

@@ -10,6 +10,7 @@
 #include <hawx/sdk/error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -441,6 +442,14 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         }
     }
 
+    // The same per block as flat arrays: the loops over every weight below look them up
+    // once per weight, where map lookups cost more than the rest of the work.
+    std::vector<char> sep_of(library.size(), 0), tf_of(library.size(), 0);
+    for (auto [b, sep] : separable) {
+        sep_of[static_cast<std::size_t>(b)] = sep;
+        tf_of[static_cast<std::size_t>(b)] = sep && is_table_form(b);
+    }
+
     // Filter groups for the separable path: filters that use the same set of separable
     // blocks share one conv (grouped convs keep all filters together).
     std::map<std::vector<int>, std::vector<std::int64_t>> by_set;
@@ -449,10 +458,10 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         std::set<int> s;
         for (std::int64_t k = 0; k < g.K; ++k) {
             const int b = block_at(assignment, f, k, g.K);
-            if (separable[b]) s.insert(b);
+            if (sep_of[static_cast<std::size_t>(b)]) s.insert(b);
             else ++gather_count[static_cast<std::size_t>(f)];
             if (assignment.granularity != Granularity::Operation && k == 0) {
-                if (!separable[b]) gather_count[static_cast<std::size_t>(f)] = g.K;
+                if (!sep_of[static_cast<std::size_t>(b)]) gather_count[static_cast<std::size_t>(f)] = g.K;
                 break;
             }
         }
@@ -501,15 +510,73 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         // a ReLU the exact term's sign is the weight's).
         std::vector<double> pos(static_cast<std::size_t>(nf * S), 0.0), neg(static_cast<std::size_t>(nf * S), 0.0);
         grp.cst.assign(static_cast<std::size_t>(nf), 0);
-        for (std::int64_t fi = 0; fi < nf; ++fi) {
+        // One block per filter (layer and filter granularity): each term's weight value,
+        // bound contributions and sum are tables over the 256 weight codes, made once per
+        // (block, zero point) and read along the filter's row. (Kernels are rebuilt at every
+        // fine-tuning step, so this loop is on the training path.)
+        struct TermTable {
+            std::array<float, 256> v;
+            std::array<double, 256> pos, neg;
+        };
+        std::vector<TermTable> tables(static_cast<std::size_t>(T));
+        int table_block = -1;
+        std::int32_t table_zw = 0;
+        for (std::int64_t fi = 0; fi < nf && assignment.granularity != Granularity::Operation; ++fi) {
+            const std::int64_t f = filters[static_cast<std::size_t>(fi)];
+            const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
+            const int b = block_at(assignment, f, 0, g.K);
+            if (!sep_of[static_cast<std::size_t>(b)]) continue;
+            const bool tf = tf_of[static_cast<std::size_t>(b)];
+            const std::uint8_t* row = w + f * g.K;
+            if (tf && !m.is_signed)
+                for (std::int64_t k = 0; k < g.K; ++k)
+                    grp.cst[static_cast<std::size_t>(fi)] += -static_cast<std::int64_t>(m.za) * row[k] + static_cast<std::int64_t>(m.za) * zw;
+            if (b != table_block || zw != table_zw) {
+                for (std::int64_t t = 0; t < T; ++t) {
+                    const Term& term = m.terms[grp.terms[static_cast<std::size_t>(t)]];
+                    TermTable& tt = tables[static_cast<std::size_t>(t)];
+                    for (std::uint32_t code = 0; code < 256; ++code) {
+                        double v = 0;
+                        if (term.kind == Term::Exact) v = tf ? 0 : value_of(code, m.is_signed) - (m.is_signed ? 0 : zw);
+                        else if (term.kind == Term::ACode) v = tf ? -static_cast<double>(zw) : 0;
+                        else if (term.block == library[static_cast<std::size_t>(b)].get())
+                            v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
+                        const double p1 = term.umin * v, p2 = term.umax * v;
+                        tt.v[code] = static_cast<float>(v);
+                        tt.pos[code] = std::max(0.0, std::max(p1, p2));
+                        tt.neg[code] = std::max(0.0, -std::min(p1, p2));
+                    }
+                }
+                table_block = b, table_zw = zw;
+            }
+            for (std::int64_t t = 0; t < T; ++t) {
+                const Term& term = m.terms[grp.terms[static_cast<std::size_t>(t)]];
+                const TermTable& tt = tables[static_cast<std::size_t>(t)];
+                float* out = wp + (fi * S + t * g.Cg) * khw;  // (c, ij) in k order
+                double sum = 0;
+                for (std::int64_t c = 0; c < g.Cg; ++c) {
+                    double ps = 0, ns = 0;
+                    for (std::int64_t ij = 0; ij < khw; ++ij) {
+                        const std::uint8_t code = row[c * khw + ij];
+                        out[c * khw + ij] = tt.v[code];
+                        sum += tt.v[code];
+                        ps += tt.pos[code], ns += tt.neg[code];
+                    }
+                    pos[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += ps;
+                    neg[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += ns;
+                }
+                grp.cst[static_cast<std::size_t>(fi)] += static_cast<std::int64_t>(term.shift) * static_cast<std::int64_t>(sum);
+            }
+        }
+        for (std::int64_t fi = 0; fi < nf && assignment.granularity == Granularity::Operation; ++fi) {
             const std::int64_t f = filters[static_cast<std::size_t>(fi)];
             const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
             for (std::int64_t k = 0; k < g.K; ++k) {
                 const int b = block_at(assignment, f, k, g.K);
-                if (!separable[b]) continue;
+                if (!sep_of[static_cast<std::size_t>(b)]) continue;
                 const std::uint32_t code = w[f * g.K + k];
                 const std::int64_t c = k / khw, ij = k % khw;
-                const bool tf = is_table_form(b);
+                const bool tf = tf_of[static_cast<std::size_t>(b)];
                 // Table forms give T itself; the zero-point terms -z_a w + z_a z_w are a constant.
                 if (tf && !m.is_signed) grp.cst[static_cast<std::size_t>(fi)] += -static_cast<std::int64_t>(m.za) * code + static_cast<std::int64_t>(m.za) * zw;
                 for (std::int64_t t = 0; t < T; ++t) {
@@ -583,6 +650,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     if (fallback_to_gather) {
         m.groups.clear();
         for (auto& [b, sep] : separable) sep = false;
+        std::fill(sep_of.begin(), sep_of.end(), 0);
+        std::fill(tf_of.begin(), tf_of.end(), 0);
         std::fill(gather_count.begin(), gather_count.end(), g.K);
         std::fill(sep_bound.begin(), sep_bound.end(), 0.0);
         m.notes.push_back("separable terms exceed the float32 exactness bound even per channel or in a grouped conv: gather");
@@ -611,6 +680,18 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
     gp.cst.assign(static_cast<std::size_t>(g.F), 0);
     gp.with_asum = !m.is_signed;
     std::vector<double> gather_bound(static_cast<std::size_t>(g.F), 0.0);
+    // max_a |T[a][w]| per weight code, per gathered block (once, not per weight).
+    std::vector<std::array<std::int32_t, 256>> colmax_of(library.size());
+    for (auto [b, sep] : separable) {
+        if (sep) continue;
+        const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
+        auto& cm = colmax_of[static_cast<std::size_t>(b)];
+        for (std::uint32_t wc2 = 0; wc2 < 256; ++wc2) {
+            std::int32_t mx = 0;
+            for (std::uint32_t a = 0; a < 256; ++a) mx = std::max(mx, std::abs(blk.lookup(a, wc2)));
+            cm[wc2] = mx;
+        }
+    }
     for (std::int64_t f = 0; f < g.F; ++f) {
         gp.entry_begin[static_cast<std::size_t>(f)] = static_cast<std::int64_t>(gp.entries.size());
         const std::int32_t zw = m.is_signed ? 0 : wq.zero[static_cast<std::size_t>(f)];
@@ -619,16 +700,14 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         bool any = false;
         for (std::int64_t k = 0; k < g.K; ++k) {
             const int b = block_at(assignment, f, k, g.K);
-            if (separable[b]) continue;
+            if (sep_of[static_cast<std::size_t>(b)]) continue;
             any = true;
             const CompiledBlock& blk = *library[static_cast<std::size_t>(b)];
             const std::uint32_t code = w[f * g.K + k];
             const void* col = types.size() > 1 ? static_cast<const void*>(gp.widened[widened_index[b]].data() + code * 256)
                                                : blk.column(code);
             gp.entries.push_back({static_cast<std::int32_t>(k), col});
-            std::int32_t colmax = 0;
-            for (std::uint32_t a = 0; a < 256; ++a) colmax = std::max(colmax, std::abs(blk.lookup(a, code)));
-            gather_bound[static_cast<std::size_t>(f)] += colmax + std::abs(zw) * 255.0;
+            gather_bound[static_cast<std::size_t>(f)] += colmax_of[static_cast<std::size_t>(b)][code] + std::abs(zw) * 255.0;
             if (!m.is_signed) cst += -static_cast<std::int64_t>(m.za) * code + static_cast<std::int64_t>(m.za) * zw;
         }
         gp.cst[static_cast<std::size_t>(f)] = cst;
