@@ -36,6 +36,67 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) inline void flush(__m512i
     }
 }
 
+// The 64 bytes of a 256-entry byte table (at t) for 64 codes: two 128-byte permutes, the
+// code's top bit picking between them.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) inline __m512i lookup64(__m512i codes, __mmask64 top,
+                                                                                const std::uint8_t* t) {
+    return _mm512_mask_blend_epi8(top, _mm512_permutex2var_epi8(_mm512_loadu_si512(t), codes, _mm512_loadu_si512(t + 64)),
+                                  _mm512_permutex2var_epi8(_mm512_loadu_si512(t + 128), codes, _mm512_loadu_si512(t + 192)));
+}
+
+// The int16 entries of one position for 64 rows (codes at x): rows 16 i + 0..7 of each
+// 128-bit lane i in lo_rows, rows 16 i + 8..15 in hi_rows.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) inline void entries64(const std::uint8_t* x, __mmask64 mask,
+                                                                             const std::uint8_t* t, __m512i& lo_rows,
+                                                                             __m512i& hi_rows) {
+    const __m512i codes = _mm512_maskz_loadu_epi8(mask, x);
+    const __mmask64 top = _mm512_movepi8_mask(codes);
+    const __m512i l = lookup64(codes, top, t), h = lookup64(codes, top, t + 256);
+    lo_rows = _mm512_unpacklo_epi8(l, h);
+    hi_rows = _mm512_unpackhi_epi8(l, h);
+}
+
+// Signed 16-bit tables with VNNI: the low and high bytes of a lookup interleave into the
+// int16 entries themselves, the entries of two positions interleave pairwise, and vpdpwssd
+// adds each pair to the row's int32 lane (no 16-bit partial sums, no widening): about a
+// third fewer instructions per lookup. Lane order: accumulator q, 128-bit lane i, element e
+// holds row 16 i + 4 q + e.
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) void lookup_sum_int16(
+    const std::uint8_t* cols, std::int64_t R, const std::int32_t* rows, const std::int64_t* offset, std::int64_t count,
+    const std::uint8_t* split, std::int32_t* acc) {
+    const __m512i ones = _mm512_set1_epi16(1);
+    alignas(64) std::int32_t lanes[4][16];
+    for (std::int64_t r0 = 0; r0 < R; r0 += 64) {
+        const std::int64_t n = std::min<std::int64_t>(64, R - r0);
+        const __mmask64 mask = n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::int64_t j = 0; j < count; j += 2) {
+            __m512i x0, y0, x1 = _mm512_setzero_si512(), y1 = x1;
+            entries64(cols + rows[j] * R + r0, mask, split + offset[j], x0, y0);
+            if (j + 1 < count) entries64(cols + rows[j + 1] * R + r0, mask, split + offset[j + 1], x1, y1);
+            a0 = _mm512_dpwssd_epi32(a0, _mm512_unpacklo_epi16(x0, x1), ones);
+            a1 = _mm512_dpwssd_epi32(a1, _mm512_unpackhi_epi16(x0, x1), ones);
+            a2 = _mm512_dpwssd_epi32(a2, _mm512_unpacklo_epi16(y0, y1), ones);
+            a3 = _mm512_dpwssd_epi32(a3, _mm512_unpackhi_epi16(y0, y1), ones);
+        }
+        _mm512_store_si512(lanes[0], a0);
+        _mm512_store_si512(lanes[1], a1);
+        _mm512_store_si512(lanes[2], a2);
+        _mm512_store_si512(lanes[3], a3);
+        for (int q = 0; q < 4; ++q)
+            for (int i = 0; i < 4; ++i)
+                for (int e = 0; e < 4; ++e) {
+                    const std::int64_t row = 16 * i + 4 * q + e;
+                    if (row < n) acc[r0 + row] = lanes[q][4 * i + e];
+                }
+    }
+}
+
+bool cpu_has_vnni() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni");
+}
+
 }  // namespace
 
 bool byte_lookup_available() {
@@ -58,6 +119,11 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lookup_sum(const std
                                                                       const std::int64_t* offset, std::int64_t count,
                                                                       const std::uint8_t* split, bool high_signed,
                                                                       std::int32_t* acc) {
+    static const bool vnni = cpu_has_vnni();
+    if (high_signed && vnni) {
+        lookup_sum_int16(cols, R, rows, offset, count, split, acc);
+        return;
+    }
     alignas(64) std::int32_t sum[kBlock];
     for (std::int64_t r0 = 0; r0 < R; r0 += kBlock) {
         const std::int64_t n = std::min(kBlock, R - r0);
