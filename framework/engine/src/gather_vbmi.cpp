@@ -65,30 +65,40 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) void lookup_su
     const std::uint8_t* cols, std::int64_t R, const std::int32_t* rows, const std::int64_t* offset, std::int64_t count,
     const std::uint8_t* split, std::int32_t* acc) {
     const __m512i ones = _mm512_set1_epi16(1);
-    alignas(64) std::int32_t lanes[4][16];
-    for (std::int64_t r0 = 0; r0 < R; r0 += 64) {
-        const std::int64_t n = std::min<std::int64_t>(64, R - r0);
-        const __mmask64 mask = n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    alignas(64) std::int32_t lanes[8][16];
+    // 128 rows per pass (two vectors of codes), so each position's tables are loaded once
+    // for both.
+    for (std::int64_t r0 = 0; r0 < R; r0 += 128) {
+        const std::int64_t n = std::min<std::int64_t>(128, R - r0);
+        const __mmask64 m0 = n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+        const __mmask64 m1 = n >= 128 ? ~__mmask64{0} : n > 64 ? (__mmask64{1} << (n - 64)) - 1 : 0;
+        __m512i a[8];
+        for (auto& x : a) x = _mm512_setzero_si512();
         for (std::int64_t j = 0; j < count; j += 2) {
-            __m512i x0, y0, x1 = _mm512_setzero_si512(), y1 = x1;
-            entries64(cols + rows[j] * R + r0, mask, split + offset[j], x0, y0);
-            if (j + 1 < count) entries64(cols + rows[j + 1] * R + r0, mask, split + offset[j + 1], x1, y1);
-            a0 = _mm512_dpwssd_epi32(a0, _mm512_unpacklo_epi16(x0, x1), ones);
-            a1 = _mm512_dpwssd_epi32(a1, _mm512_unpackhi_epi16(x0, x1), ones);
-            a2 = _mm512_dpwssd_epi32(a2, _mm512_unpacklo_epi16(y0, y1), ones);
-            a3 = _mm512_dpwssd_epi32(a3, _mm512_unpackhi_epi16(y0, y1), ones);
+            const bool pair = j + 1 < count;
+            const std::uint8_t* c0 = cols + rows[j] * R + r0;
+            const std::uint8_t* c1 = pair ? cols + rows[j + 1] * R + r0 : c0;
+            const std::uint8_t* t0 = split + offset[j];
+            const std::uint8_t* t1 = pair ? split + offset[j + 1] : t0;
+            for (int v = 0; v < 2; ++v) {
+                const __mmask64 mask = v == 0 ? m0 : m1;
+                __m512i x0, y0, x1 = _mm512_setzero_si512(), y1 = x1;
+                entries64(c0 + 64 * v, mask, t0, x0, y0);
+                if (pair) entries64(c1 + 64 * v, mask, t1, x1, y1);
+                a[4 * v] = _mm512_dpwssd_epi32(a[4 * v], _mm512_unpacklo_epi16(x0, x1), ones);
+                a[4 * v + 1] = _mm512_dpwssd_epi32(a[4 * v + 1], _mm512_unpackhi_epi16(x0, x1), ones);
+                a[4 * v + 2] = _mm512_dpwssd_epi32(a[4 * v + 2], _mm512_unpacklo_epi16(y0, y1), ones);
+                a[4 * v + 3] = _mm512_dpwssd_epi32(a[4 * v + 3], _mm512_unpackhi_epi16(y0, y1), ones);
+            }
         }
-        _mm512_store_si512(lanes[0], a0);
-        _mm512_store_si512(lanes[1], a1);
-        _mm512_store_si512(lanes[2], a2);
-        _mm512_store_si512(lanes[3], a3);
-        for (int q = 0; q < 4; ++q)
-            for (int i = 0; i < 4; ++i)
-                for (int e = 0; e < 4; ++e) {
-                    const std::int64_t row = 16 * i + 4 * q + e;
-                    if (row < n) acc[r0 + row] = lanes[q][4 * i + e];
-                }
+        for (int q = 0; q < 8; ++q) _mm512_store_si512(lanes[q], a[q]);
+        for (int v = 0; v < 2; ++v)
+            for (int q = 0; q < 4; ++q)
+                for (int i = 0; i < 4; ++i)
+                    for (int e = 0; e < 4; ++e) {
+                        const std::int64_t row = 64 * v + 16 * i + 4 * q + e;
+                        if (row < n) acc[r0 + row] = lanes[4 * v + q][4 * i + e];
+                    }
     }
 }
 
