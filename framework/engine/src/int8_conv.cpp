@@ -101,11 +101,22 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
     const float* wp = w.data_ptr<float>();
     const std::int64_t B = g.Cg * khw;  // one term's weights of one filter, contiguous
     std::vector<std::int32_t> wi(static_cast<std::size_t>(nf * S * khw));
-    for (std::size_t i = 0; i < wi.size(); ++i) {
-        const float v = wp[i];
-        if (!(std::fabs(v) < 1e9f) || static_cast<float>(static_cast<std::int32_t>(v)) != v) return nullptr;
-        wi[i] = static_cast<std::int32_t>(v);
-    }
+    std::vector<std::int32_t> vmax_of(static_cast<std::size_t>(T), 0);  // per term, largest |v|
+    bool integral = true;
+    for (std::int64_t f = 0; f < nf; ++f)
+        for (std::int64_t t = 0; t < T; ++t) {
+            const std::int64_t at = (f * T + t) * B;
+            std::int32_t mx = 0;
+            for (std::int64_t i = 0; i < B; ++i) {
+                const float v = wp[at + i];
+                const auto x = static_cast<std::int32_t>(std::clamp(v, -1e9f, 1e9f));
+                integral &= static_cast<float>(x) == v;
+                wi[static_cast<std::size_t>(at + i)] = x;
+                mx = std::max(mx, x < 0 ? -x : x);
+            }
+            vmax_of[static_cast<std::size_t>(t)] = std::max(vmax_of[static_cast<std::size_t>(t)], mx);
+        }
+    if (!integral) return nullptr;
     const auto block = [&](std::int64_t f, std::int64_t t) { return wi.data() + (f * T + t) * B; };
 
     // Each term becomes one or more u8 x s8 parts. u' = u - umin must span at most 255. A
@@ -127,11 +138,7 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
         umin[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(lo);
         const std::int64_t span = static_cast<std::int64_t>(hi - lo);
         if (span == 0) continue;  // a constant term: only umin * sum v remains
-        std::int64_t vmax = 0;
-        for (std::int64_t f = 0; f < nf; ++f) {
-            const std::int32_t* b = block(f, t);
-            for (std::int64_t i = 0; i < B; ++i) vmax = std::max<std::int64_t>(vmax, std::abs(b[i]));
-        }
+        const std::int64_t vmax = vmax_of[static_cast<std::size_t>(t)];
         std::int64_t D = 1;
         if (vmax > 127) {
             const std::int64_t M = 255 / span;

@@ -626,16 +626,17 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             sep_bound[static_cast<std::size_t>(filters[i])] += std::max(all_pos[i], all_neg[i]) + c;
         }
         if (g.G > 1 && grp.chunks.size() > 1) { fallback_to_gather = true; break; }
-        grp.chunk_of.assign(static_cast<std::size_t>(S), 0);
-        for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
-            const auto [c0, c1] = grp.chunks[j];
-            for (std::int64_t c = c0; c < c1; ++c) grp.chunk_of[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(j);
-            grp.chunk_weights.push_back(grp.chunks.size() == 1 ? wt : wt.narrow(1, c0, c1 - c0).contiguous());
-        }
         if (detail::int8_kernel_available()) {
             std::vector<const std::vector<float>*> luts;
             for (std::size_t ti : grp.terms) luts.push_back(&m.terms[ti].lut);
             grp.int8 = detail::Int8Conv::build(g, wt, luts, allowed, grp.cst);
+        }
+        // The float path's per-chunk inputs (not needed when the integer kernel runs).
+        grp.chunk_of.assign(static_cast<std::size_t>(S), 0);
+        for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
+            const auto [c0, c1] = grp.chunks[j];
+            for (std::int64_t c = c0; c < c1; ++c) grp.chunk_of[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(j);
+            if (!grp.int8) grp.chunk_weights.push_back(grp.chunks.size() == 1 ? wt : wt.narrow(1, c0, c1 - c0).contiguous());
         }
         std::ostringstream os;
         os << "separable";
