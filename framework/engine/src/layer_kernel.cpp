@@ -831,32 +831,32 @@ at::Tensor LayerKernel::Impl::run(const at::Tensor* codes_p, const at::Tensor* x
         if (grp.int8) {  // uses_codes() made the caller quantize first
             y = grp.int8->run(*codes_p, N, H, W, OH, OW, out_dtype);
         } else {
-        std::vector<at::Tensor> x;
-        if (codes_p) {
-            const std::uint8_t* c = codes_p->data_ptr<std::uint8_t>();
-            x = m.expand([c](std::int64_t i) { return c[i]; }, N, H, W, codes.options(), grp);
-        } else {
-            const float* f = x_p->data_ptr<float>();
-            const ActQuant qq = *q;
-            std::atomic<bool> bad{false};
-            x = m.expand(
-                [f, qq, &bad](std::int64_t i) {
-                    if (!std::isfinite(f[i])) bad.store(true, std::memory_order_relaxed);
-                    return quantize_one(f[i], qq);
-                },
-                N, H, W, codes.options(), grp);
-            if (bad) throw Error(layer_label(m.layer) + ": input holds NaN or Inf values");
-        }
-        for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
-            at::Tensor part = m.conv(x[j], grp.chunk_weights[j]);
-            if (grp.chunks.size() > 1) part = part.to(at::kDouble);
-            y = y.defined() ? y.add_(part) : part;
-        }
-        y = y.to(out_dtype);
-        if (grp.any_cst) {
-            at::Tensor c = at::tensor(grp.cst, at::kDouble).to(out_dtype);
-            y.add_(g.linear ? c.view({1, -1}) : c.view({1, -1, 1, 1}));
-        }
+            std::vector<at::Tensor> x;
+            if (codes_p) {
+                const std::uint8_t* c = codes_p->data_ptr<std::uint8_t>();
+                x = m.expand([c](std::int64_t i) { return c[i]; }, N, H, W, codes.options(), grp);
+            } else {
+                const float* f = x_p->data_ptr<float>();
+                const ActQuant qq = *q;
+                std::atomic<bool> bad{false};
+                x = m.expand(
+                    [f, qq, &bad](std::int64_t i) {
+                        if (!std::isfinite(f[i])) bad.store(true, std::memory_order_relaxed);
+                        return quantize_one(f[i], qq);
+                    },
+                    N, H, W, codes.options(), grp);
+                if (bad) throw Error(layer_label(m.layer) + ": input holds NaN or Inf values");
+            }
+            for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
+                at::Tensor part = m.conv(x[j], grp.chunk_weights[j]);
+                if (grp.chunks.size() > 1) part = part.to(at::kDouble);
+                y = y.defined() ? y.add_(part) : part;
+            }
+            y = y.to(out_dtype);
+            if (grp.any_cst) {
+                at::Tensor c = at::tensor(grp.cst, at::kDouble).to(out_dtype);
+                y.add_(g.linear ? c.view({1, -1}) : c.view({1, -1, 1, 1}));
+            }
         }
         if (grp.all_filters) {
             result = y;

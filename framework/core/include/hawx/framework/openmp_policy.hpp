@@ -13,9 +13,10 @@ namespace hawx {
 /// forward pass do not page-fault anew each time. Idempotent; prefer_passive_openmp calls it.
 void retain_freed_memory();
 
-/// Call first in main(): calls retain_freed_memory(), then, unless OMP_WAIT_POLICY is set (the user's choice is kept), sets it
-/// to PASSIVE and re-executes the program (/proc/self/exe, same arguments and environment
-/// otherwise). Returns only when nothing had to be done or the re-execution failed.
+/// Call first in main(): calls retain_freed_memory(), then, unless OMP_WAIT_POLICY is set
+/// (the user's choice is kept), sets it to PASSIVE and re-executes the program
+/// (/proc/self/exe, same arguments and environment otherwise). Returns only when nothing had
+/// to be done or the re-execution failed.
 void prefer_passive_openmp(char** argv);
 
 }  // namespace hawx
