@@ -145,7 +145,9 @@ TEST(Finetune, SlopeGradientIsTheFiniteDifferenceOfTheEngineOutput) {
     d.linear = true;
     d.in_channels = 12;
     d.out_channels = 3;
-    Engine eng({smooth_block()}, EngineOptions{1});
+    EngineOptions opt;
+    opt.threads = 1;
+    Engine eng({smooth_block()}, opt);
     torch::manual_seed(3);
     // Operands on their quantization grids, 1 to 100 codes from zero, so one code step either
     // way stays inside the range and the grid (the calibration sees +-127 codes).
@@ -201,14 +203,142 @@ TEST(Finetune, SlopeGradientIsTheFiniteDifferenceOfTheEngineOutput) {
 TEST(Finetune, SlopeFactorsOfATruncatedMultiplierAreExactAtItsRank) {
     const auto t4 = compile_block(P<blocks::TruncatedMul>().i("k", 4).make(), "T4");
     const SlopeFactors f = factor_slopes(*t4, 8);
-    EXPECT_LE(f.rank_a(), 8);
+    EXPECT_LE(f.rank_a(), 9);
     EXPECT_LT(f.dropped_a, 1e-6);
-    const at::Tensor m = error_slope(*t4, true);
+    EXPECT_FALSE(f.straight_through);
+    const at::Tensor m = table_slope(*t4, true);
     const at::Tensor back = f.p.t().to(at::kDouble).mm(f.q.to(at::kDouble));
-    EXPECT_LT((m - back).abs().max().item<double>(), 1e-3 * m.abs().max().item<double>());
+    EXPECT_LT((m - back).abs().max().item<double>(), 1e-5 * m.abs().max().item<double>());
+    // The full slope is the product's slope plus the error's: w along a.
+    const at::Tensor w = at::arange(256, at::kDouble);
+    EXPECT_TRUE(at::allclose(m - error_slope(*t4, true), at::where(w > 127, w - 256, w).expand({256, 256})));
+    // An exact block and zero error terms give the product's own factors.
     const SlopeFactors ex = factor_slopes(*exact_block(true), 8);
-    EXPECT_EQ(ex.rank_a() + ex.rank_w(), 0);
+    EXPECT_TRUE(ex.straight_through);
+    EXPECT_EQ(ex.rank_a() + ex.rank_w(), 2);
+    EXPECT_EQ(ex.dropped_a + ex.dropped_w, 0.0);
+    const SlopeFactors none = factor_slopes(*t4, 0);
+    EXPECT_TRUE(none.straight_through);
+    EXPECT_EQ(none.dropped_a, 1.0);
+    // Fewer error terms than the block has: the best approximation of the full slope, which is
+    // never worse than the product plus the same number of the error's best terms.
+    const SlopeFactors one = factor_slopes(*t4, 1);
+    EXPECT_EQ(one.rank_a(), 2);
+    const at::Tensor e = error_slope(*t4, true);
+    const auto svd = at::linalg_svd(e, false);
+    const double best_error_term = std::sqrt(1.0 - std::pow(std::get<1>(svd)[0].item<double>() / e.norm().item<double>(), 2));
+    EXPECT_GT(one.dropped_a, 0.0);
+    EXPECT_LE(one.dropped_a, best_error_term + 1e-6);
 }
+
+// The slope backward of a grouped, strided, padded convolution, layer-, filter- and
+// operation-level block mixes, against the dense slope tables applied product by product
+// (im2col, one table lookup per product, col2im): no factorization, no stacking. Unsigned
+// operands have zero points, and the padding holds the activation's zero point.
+void check_dense_slope_gradient(bool is_signed) {
+    LayerDesc d;
+    d.index = 1;
+    d.in_channels = 4;
+    d.out_channels = 6;
+    d.kernel = {3, 3};
+    d.stride = {2, 2};
+    d.padding = {1, 1};
+    d.groups = 2;
+    const BlockLibrary lib = {exact_block(is_signed),
+                              compile_block(P<blocks::TruncatedMul>().b("signed", is_signed).i("k", 3).make(), "T3"),
+                              compile_block(P<blocks::TruncatedMul>().b("signed", is_signed).i("k", 5).make(), "T5")};
+    EngineOptions o;
+    o.threads = 1;
+    o.slope_rank = 16;
+    o.gradient = GradientRule::SlopeTable;
+    Engine eng(lib, o);
+    for (int b = 1; b < 3; ++b) ASSERT_LT(eng.slope_factors(b).dropped_a + eng.slope_factors(b).dropped_w, 1e-6);
+    torch::manual_seed(5);
+    const std::int64_t N = 2, C = 4, Cg = 2, F = 6, H = 7, K = Cg * 9;
+    const at::Tensor x0 = torch::randn({N, C, H, H});
+    const at::Tensor w0 = torch::randn({F, Cg, 3, 3}) * 0.3;
+    const at::Tensor bias = torch::zeros({F});
+    eng.begin_calibration();
+    eng.forward(d, x0, w0, bias);
+    eng.finish_calibration();
+    const ActQuant aq = eng.act_quant(1, is_signed);
+    const WeightQuant wq = quantize_weights(w0, is_signed, "w");
+    const auto values = [&](const at::Tensor& codes) { return is_signed ? codes.view(at::kChar).to(at::kFloat) : codes.to(at::kFloat); };
+    const at::Tensor a_val = values(quantize_codes(x0, aq, "x"));
+    const at::Tensor w_val = values(wq.codes).to(at::kLong).reshape({F, K});
+    const float za = static_cast<float>(aq.zero);
+    // [N, C*9, L], the padding at the zero point's value
+    const at::Tensor cols = at::im2col(a_val - za, {3, 3}, {1, 1}, {1, 1}, {2, 2}) + za;
+    if (!is_signed) {
+        ASSERT_NE(aq.zero, 0);
+        ASSERT_TRUE(std::any_of(wq.zero.begin(), wq.zero.end(), [](std::int32_t z) { return z != 0; }));
+    }
+    const std::int64_t L = cols.size(2);
+    std::vector<at::Tensor> ea, ew;
+    for (const auto& blk : lib) {
+        ea.push_back(error_slope(*blk, true).to(at::kFloat).reshape({-1}));
+        ew.push_back(error_slope(*blk, false).to(at::kFloat).reshape({-1}));
+    }
+    const auto check = [&](const LayerAssignment& a, const char* what, bool exact = false) {
+        ModelAssignment m;
+        m.layers = {a};
+        eng.set_assignment(m);
+        eng.set_mode(Mode::Train);
+        const at::Tensor g = torch::randn({N, F, 4, 4});
+        const auto grads = [&](GradientRule rule) {
+            eng.set_gradient_rule(rule);
+            const at::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+            (eng.forward(d, x, w, bias) * g).sum().backward();
+            return std::make_pair(x.grad(), w.grad());
+        };
+        const auto [ste_x, ste_w] = grads(GradientRule::StraightThrough);
+        const auto [got_x, got_w] = grads(GradientRule::SlopeTable);
+        const at::Tensor gl = g.reshape({N, F, L});
+        at::Tensor gx_cols = torch::zeros({N, C * 9, L}), gw = torch::zeros({F, K});
+        for (std::int64_t f = 0; f < F; ++f) {
+            const std::int64_t grp = f / (F / 2);
+            const at::Tensor av = cols.narrow(1, grp * K, K);  // [N, K, L]
+            const at::Tensor idx = av.to(at::kLong).bitwise_and(255) * 256 + w_val[f].bitwise_and(255).view({1, K, 1});
+            at::Tensor sa = torch::zeros({N, K, L}), sw = torch::zeros({N, K, L});
+            for (std::int64_t k = 0; k < K; ++k) {
+                const int b = a.granularity == Granularity::Layer    ? a.units[0]
+                              : a.granularity == Granularity::Filter ? a.units[static_cast<std::size_t>(f)]
+                                                                     : a.units[static_cast<std::size_t>(f * K + k)];
+                sa.select(1, k).copy_(at::take(ea[static_cast<std::size_t>(b)], idx.select(1, k)));
+                sw.select(1, k).copy_(at::take(ew[static_cast<std::size_t>(b)], idx.select(1, k)));
+            }
+            const at::Tensor gf = gl.select(1, f).unsqueeze(1);  // [N, 1, L]
+            const float zw = static_cast<float>(wq.zero[static_cast<std::size_t>(f)]);
+            gx_cols.narrow(1, grp * K, K).add_(gf * wq.scale[static_cast<std::size_t>(f)] *
+                                               (w_val[f].to(at::kFloat).view({1, K, 1}) - zw + sa));
+            gw[f] = (gf * aq.scale * (av - za + sw)).sum(at::IntArrayRef{0, 2});
+        }
+        const at::Tensor gx = at::col2im(gx_cols, {H, H}, {3, 3}, {1, 1}, {1, 1}, {2, 2});
+        const auto rel = [](const at::Tensor& got, const at::Tensor& want) {
+            return ((got - want).abs().max() / want.abs().max()).item<double>();
+        };
+        EXPECT_LT(rel(got_x, gx), 1e-4) << what;
+        EXPECT_LT(rel(got_w, gw.view(w0.sizes())), 1e-4) << what;
+        if (exact) {
+            // The exact block: the straight-through gradient is the table's.
+            EXPECT_LT(rel(ste_x, gx), 1e-4) << what;
+            EXPECT_LT(rel(ste_w, gw.view(w0.sizes())), 1e-4) << what;
+        } else {
+            // The slope terms matter here: the straight-through gradient alone is far off.
+            EXPECT_GT(rel(ste_x, gx), 1e-2) << what;
+            EXPECT_GT(rel(ste_w, gw.view(w0.sizes())), 1e-2) << what;
+        }
+    };
+    check({Granularity::Layer, {0}}, "layer EX", true);
+    check({Granularity::Layer, {1}}, "layer T3");
+    check({Granularity::Filter, {1, 2, 0, 2, 1, 1}}, "filters T3/T5/EX");
+    std::vector<int> ops(static_cast<std::size_t>(F * K));
+    for (std::size_t i = 0; i < ops.size(); ++i) ops[i] = static_cast<int>((i * 7 + i / 5) % 3);
+    check({Granularity::Operation, ops}, "operations EX/T3/T5");
+}
+
+TEST(Finetune, SlopeGradientOfAGroupedConvolutionMatchesTheDenseTables) { check_dense_slope_gradient(true); }
+TEST(Finetune, UnsignedSlopeGradientWithZeroPointsMatchesTheDenseTables) { check_dense_slope_gradient(false); }
 
 zoo::TrainOptions adam(int epochs, const std::string& state) {
     zoo::TrainOptions o = sgd(epochs);

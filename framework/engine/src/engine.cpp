@@ -292,24 +292,48 @@ const SlopeFactors& Engine::slope_factors(int block) {
 
 namespace {
 
-// Operand values of uint8 codes (two's complement when signed) as float.
-at::Tensor code_values(const at::Tensor& codes, bool is_signed) {
-    return is_signed ? codes.view(at::kChar).to(at::kFloat) : codes.to(at::kFloat);
+// out[(j*S + t)*inner + i] = tables[t*256 + codes[j*inner + i]] for j < rows, t < S, i < inner:
+// every slot t of an operand's codes in one pass, laid out as the stacked backward's channels.
+void lookup_slots(const std::uint8_t* codes, const float* tables, std::int64_t rows, std::int64_t S,
+                  std::int64_t inner, float* out) {
+    at::parallel_for(0, rows * S * inner, 1 << 14, [&](std::int64_t b, std::int64_t e) {
+        while (b < e) {
+            const std::int64_t js = b / inner, i0 = b % inner, i1 = std::min(inner, i0 + (e - b));
+            const std::uint8_t* __restrict c = codes + (js / S) * inner;
+            const float* __restrict tab = tables + (js % S) * 256;
+            float* __restrict o = out + js * inner;
+            for (std::int64_t i = i0; i < i1; ++i) o[i] = tab[c[i]];
+            b += i1 - i0;
+        }
+    });
 }
 
-// A 256-entry table looked up at every code of `codes`.
-at::Tensor lookup(const at::Tensor& table256, const at::Tensor& codes) {
-    return table256.index_select(0, codes.reshape(-1).to(at::kLong)).view(codes.sizes());
-}
-
-// The backward pass of one approximate layer in Train mode: quantization-aware training's
-// gradient on the fake-quantized operands, plus the error-slope terms of each block.
+// The backward pass of one approximate layer in Train mode. The gradient through each product
+// is a rank-one sum of the block's slope factors (straight-through: the product's own, p = 1,
+// q = w, r = a, s = 1), computed as ONE backward convolution over stacked operands: slot t
+// holds one term (activation side r_t(a) * s_a, weight side q_t(w) * s_w, masked to the
+// block's weights); each slot's gradient is then weighted by its other factor (p_t(a),
+// s_t(w)) and summed. Zero points and padding enter as cheap corrections:
+//   d/dw: sum over positions of g * s_a * (sum_t r_t(a) s_t(w) - z_a), where padding holds
+//         the zero code zc: the stacked input holds r_t(a) - r_t(zc) (zero in the padding,
+//         as the convolution pads) and r_t(zc) s_t(w) - z_a multiplies the sum of g;
+//   d/dx: sum over filters of g * s_w * (sum_t p_t(a) q_t(w) - z_w): the z_w part is one
+//         transposed convolution of a one-channel-per-group kernel of ones; the activation
+//         quantizer passes the gradient where it does not clip.
+// Convolutions run channels last (oneDNN's native layout; in a Python microbenchmark of
+// VGG-11's stacked layers channels-first float32 was up to 2.5x slower, in finetune_bench
+// the two were within noise).
 struct TrainBackward : public torch::autograd::Node {
     LayerDesc layer;
     bool has_bias = false;
-    at::Tensor x_dq, pass, w_dq;  // dequantized operands; 1 where the activation did not clip
-    at::Tensor codes, w_codes, w_scale;
+    at::Tensor x;               // the layer input (float, contiguous); the quantizer passes
+    float pass_lo = 0, pass_hi = 0;  // the gradient where lo <= x <= hi (it does not clip)
+    at::Tensor codes, w_codes;  // activation codes (input layout), weight codes
+    at::Tensor w_scale, w_zero; // per filter, shaped to broadcast over the weight
     float act_scale = 1;
+    std::int32_t act_zero = 0;  // value-domain zero point
+    std::uint32_t zero_code = 0;  // its code (what padding holds)
+    bool any_weight_zero = false;
     struct Slope {
         const SlopeFactors* factors;
         at::Tensor mask;  // undefined: every weight of the layer
@@ -320,32 +344,169 @@ struct TrainBackward : public torch::autograd::Node {
 
     // d(sum g * layer(x, w)) w.r.t. x and w.
     std::pair<at::Tensor, at::Tensor> layer_backward(const at::Tensor& g, const at::Tensor& x, const at::Tensor& w,
-                                                     bool want_x, bool want_w) const {
+                                                     bool want_x, bool want_w, std::int64_t groups) const {
         if (layer.linear) return {want_x ? g.mm(w) : at::Tensor(), want_w ? g.t().mm(x) : at::Tensor()};
         auto r = at::convolution_backward(g, x, w, c10::nullopt, layer.stride, layer.padding, layer.dilation, false,
-                                          {0, 0}, layer.groups, {want_x, want_w, false});
+                                          {0, 0}, groups, {want_x, want_w, false});
         return {std::get<0>(r), std::get<1>(r)};
     }
 
     torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
-        const at::Tensor g = grads[0].contiguous();
         const bool want_x = should_compute_output(0), want_w = should_compute_output(1);
-        auto [gx, gw] = layer_backward(g, x_dq, w_dq, want_x, want_w);
+        const bool conv = !layer.linear;
+        const auto cl = at::MemoryFormat::ChannelsLast;
+        const at::Tensor g = conv ? grads[0].contiguous(cl) : grads[0].contiguous();
+        // Slot tables and weight-side tensors.
+        std::vector<float> act_in, act_out, at_zero;  // per slot: stacked input, gx weight; r_t(zc)
+        std::vector<at::Tensor> w_in, w_out;  // undefined w_out: all ones
+        at::Tensor zeros;
+        const auto zero_w = [&] {
+            if (!zeros.defined()) zeros = at::zeros(w_codes.sizes(), at::kFloat);
+            return zeros;
+        };
+        const std::uint8_t* wcp = w_codes.data_ptr<std::uint8_t>();
+        const std::int64_t F = w_codes.size(0), w_inner = w_codes.numel() / F;
+        // A 256-entry table at every weight code, times the filter's scale if asked.
+        const auto weight_lookup = [&](const float* table, bool scaled) {
+            at::Tensor out = at::empty(w_codes.sizes(), at::kFloat);
+            float* o = out.data_ptr<float>();
+            const float* sc = w_scale.data_ptr<float>();
+            at::parallel_for(0, F, 1, [&](std::int64_t b, std::int64_t e) {
+                for (std::int64_t f = b; f < e; ++f) {
+                    const float m = scaled ? sc[f] : 1.0f;
+                    for (std::int64_t i = 0; i < w_inner; ++i) o[f * w_inner + i] = table[wcp[f * w_inner + i]] * m;
+                }
+            });
+            return out;
+        };
         for (const Slope& s : slopes) {
             const SlopeFactors& f = *s.factors;
-            const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t * s.mask : t; };
-            if (want_x)
-                for (std::int64_t r = 0; r < f.rank_a(); ++r)
-                    gx.add_(lookup(f.p[r], codes) *
-                            layer_backward(g, x_dq, masked(lookup(f.q[r], w_codes) * w_scale), true, false).first);
-            if (want_w)
-                for (std::int64_t r = 0; r < f.rank_w(); ++r)
-                    gw.add_(masked(lookup(f.s[r], w_codes)) *
-                            layer_backward(g, lookup(f.r[r], codes) * act_scale, w_dq, false, true).second);
+            const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t.mul_(s.mask) : t; };
+            for (std::int64_t r = 0; r < std::max(f.rank_a(), f.rank_w()); ++r) {
+                const bool ra = r < f.rank_a(), rw = r < f.rank_w();
+                const float* rt = rw ? f.r.data_ptr<float>() + r * 256 : nullptr;
+                const float* pt = ra ? f.p.data_ptr<float>() + r * 256 : nullptr;
+                const float rz = rt ? rt[zero_code] : 0.0f;
+                for (int c = 0; c < 256; ++c) {
+                    act_in.push_back(rt ? (rt[c] - rz) * act_scale : 0.0f);
+                    act_out.push_back(pt ? pt[c] : 0.0f);
+                }
+                at_zero.push_back(rz);
+                w_in.push_back(ra ? masked(weight_lookup(f.q.data_ptr<float>() + r * 256, true)) : zero_w());
+                const float* st = rw ? f.s.data_ptr<float>() + r * 256 : nullptr;
+                const bool ones = st && !s.mask.defined() && std::all_of(st, st + 256, [](float v) { return v == 1.0f; });
+                w_out.push_back(!rw ? zero_w() : ones ? at::Tensor() : masked(weight_lookup(st, false)));
+            }
         }
-        if (want_x) gx.mul_(pass);
+        const std::int64_t N = codes.size(0), C = codes.size(1);
+        const std::int64_t G = conv ? layer.groups : 1, Cg = C / G;
+        // Channels last, the stacked channels of a position are [G, S, C/G]: rows of C/G.
+        const at::Tensor codes_cl = conv ? codes.permute({0, 2, 3, 1}).contiguous() : codes;
+        const std::int64_t rows = codes.numel() / Cg;
+        const std::uint8_t* cp = codes_cl.data_ptr<std::uint8_t>();
+        at::Tensor gx_cl, gw;
+        if (want_x) gx_cl = at::zeros({rows, Cg}, at::kFloat);
+        if (want_w) gw = at::zeros({F, w_inner}, at::kFloat);
+        {
+            const std::int64_t S = static_cast<std::int64_t>(w_in.size());
+            std::vector<std::int64_t> w_shape = w_codes.sizes().vec();
+            w_shape[1] *= S;
+            at::Tensor ws = at::stack(w_in, 1).view(w_shape);
+            at::Tensor xs;  // [N, G*S*C/G, H, W] over channels-last memory
+            if (want_w) {
+                at::Tensor buf = at::empty({rows * S * Cg}, at::kFloat);
+                lookup_slots(cp, act_in.data(), rows, S, Cg, buf.data_ptr<float>());
+                xs = conv ? buf.view({N, codes.size(2), codes.size(3), C * S}).permute({0, 3, 1, 2}) : buf.view({N, C * S});
+            } else {
+                std::vector<std::int64_t> x_shape = codes.sizes().vec();
+                x_shape[1] *= S;
+                xs = conv ? at::empty(x_shape, at::TensorOptions(at::kFloat).memory_format(cl)) : at::empty(x_shape, at::kFloat);
+            }
+            if (conv) ws = ws.contiguous(cl);
+            auto [gxs, gws] = layer_backward(g, xs, ws, want_x, want_w, G);
+            if (want_x) {
+                // Back to [rows, S, C/G] floats; then each slot weighted by p_t(a) and summed.
+                const at::Tensor gxc = (conv ? gxs.permute({0, 2, 3, 1}) : gxs).contiguous();
+                const float* gp = gxc.data_ptr<float>();
+                float* op = gx_cl.data_ptr<float>();
+                const float* tabs = act_out.data();
+                at::parallel_for(0, rows, std::max<std::int64_t>(1, 4096 / Cg), [&](std::int64_t b, std::int64_t e) {
+                    for (std::int64_t j = b; j < e; ++j) {
+                        const std::uint8_t* __restrict c = cp + j * Cg;
+                        float* __restrict o = op + j * Cg;
+                        const float* __restrict g0 = gp + j * S * Cg;
+                        for (std::int64_t t = 0; t < S; ++t) {
+                            const float* __restrict gt = g0 + t * Cg;
+                            const float* __restrict tab = tabs + t * 256;
+                            for (std::int64_t i = 0; i < Cg; ++i) o[i] += tab[c[i]] * gt[i];
+                        }
+                    }
+                });
+            }
+            if (want_w) {
+                const at::Tensor v = gws.contiguous().view({F, S, w_inner});
+                for (std::int64_t t = 0; t < S; ++t) {
+                    const at::Tensor& wo = w_out[static_cast<std::size_t>(t)];
+                    if (wo.defined()) gw.addcmul_(wo.view({F, w_inner}), v.select(1, t));
+                    else gw.add_(v.select(1, t));
+                }
+            }
+        }
+        at::Tensor gx;
+        if (want_x) {
+            // The weight zero points' part, one value per group and position.
+            at::Tensor z;
+            if (any_weight_zero) {
+                const at::Tensor gz = g * (-w_zero * w_scale).view(conv ? std::vector<std::int64_t>{1, F, 1, 1} : std::vector<std::int64_t>{1, F});
+                if (!conv) {
+                    z = gz.sum(1).contiguous();
+                } else {
+                    const at::Tensor per_group = gz.view({N, G, F / G, gz.size(2), gz.size(3)}).sum(2);
+                    const at::Tensor ones = at::ones({G, 1, layer.kernel[0], layer.kernel[1]}, at::kFloat);
+                    const at::Tensor shape = at::empty({N, G, codes.size(2), codes.size(3)}, at::kFloat);
+                    z = std::get<0>(at::convolution_backward(per_group.contiguous(), shape, ones, c10::nullopt, layer.stride,
+                                                             layer.padding, layer.dilation, false, {0, 0}, G,
+                                                             {true, false, false}))
+                            .contiguous();
+                }
+            }
+            // Channels first again, plus the zero-point part, where the quantizer passes it.
+            gx = at::empty(codes.sizes(), at::kFloat);
+            const std::int64_t HW = conv ? codes.size(2) * codes.size(3) : 1;
+            const float* src = gx_cl.data_ptr<float>();
+            const float* xv = x.data_ptr<float>();
+            const float* zv = z.defined() ? z.data_ptr<float>() : nullptr;
+            float* out = gx.data_ptr<float>();
+            const float lo = pass_lo, hi = pass_hi;
+            at::parallel_for(0, N, 1, [&](std::int64_t b, std::int64_t e) {
+                for (std::int64_t n = b; n < e; ++n)
+                    for (std::int64_t c = 0; c < C; ++c) {
+                        const float* __restrict xr = xv + (n * C + c) * HW;
+                        float* __restrict o = out + (n * C + c) * HW;
+                        const float* __restrict zr = zv ? zv + (n * G + c / Cg) * HW : nullptr;
+                        for (std::int64_t p = 0; p < HW; ++p) {
+                            const float v = src[(n * HW + p) * C + c] + (zr ? zr[p] : 0.0f);
+                            o[p] = xr[p] >= lo && xr[p] <= hi ? v : 0.0f;
+                        }
+                    }
+            });
+        }
+        if (want_w) {
+            // Sum of g per filter: the constant parts r_t(zc) s_t(w) - z_a multiply it.
+            const at::Tensor gsum = (conv ? g.sum(at::IntArrayRef{0, 2, 3}) : g.sum(0)).view({F, 1});
+            if (act_zero != 0 || std::any_of(at_zero.begin(), at_zero.end(), [](float v) { return v != 0.0f; })) {
+                at::Tensor cst = at::full({F, w_inner}, -static_cast<float>(act_zero), at::kFloat);
+                for (std::size_t t = 0; t < w_out.size(); ++t)
+                    if (at_zero[t] != 0.0f) {
+                        if (w_out[t].defined()) cst.add_(w_out[t].view({F, w_inner}), at_zero[t]);
+                        else cst.add_(at_zero[t]);
+                    }
+                gw.addcmul_(cst, gsum, act_scale);
+            }
+            gw = gw.view(w_codes.sizes());
+        }
         at::Tensor gb;
-        if (has_bias && should_compute_output(2)) gb = layer.linear ? g.sum(0) : g.sum({0, 2, 3});
+        if (has_bias && should_compute_output(2)) gb = conv ? g.sum(at::IntArrayRef{0, 2, 3}) : g.sum(0);
         return {gx, gw, gb};
     }
 };
@@ -373,28 +534,36 @@ at::Tensor Engine::train_forward(const LayerDesc& layer, const at::Tensor& input
     n.layer = layer;
     n.has_bias = bias.defined();
     n.codes = codes_for(s, x.detach(), aq, layer);
-    n.x_dq = (code_values(n.codes, is_signed) - static_cast<float>(aq.zero)) * aq.scale;
     // The activation quantizer passes the gradient where it does not clip.
     const float lo = (static_cast<float>(aq.qmin) - static_cast<float>(aq.zero) - 0.5f) * aq.scale;
     const float hi = (static_cast<float>(aq.qmax) - static_cast<float>(aq.zero) + 0.5f) * aq.scale;
-    const at::Tensor xd = x.detach();
-    n.pass = ((xd >= lo) & (xd <= hi)).to(at::kFloat);
+    n.x = x.detach().to(at::kFloat).contiguous();
+    n.pass_lo = lo;
+    n.pass_hi = hi;
     const std::int64_t F = layer.out_channels;
     std::vector<std::int64_t> per_filter(static_cast<std::size_t>(weight.dim()), 1);
     per_filter[0] = F;
     n.w_scale = at::from_blob(const_cast<float*>(wq.scale.data()), {F}, at::kFloat).clone().view(per_filter);
     std::vector<float> wz(wq.zero.begin(), wq.zero.end());
-    const at::Tensor w_zero = at::from_blob(wz.data(), {F}, at::kFloat).clone().view(per_filter);
-    n.w_dq = (code_values(wq.codes, is_signed) - w_zero) * n.w_scale;
+    n.w_zero = at::from_blob(wz.data(), {F}, at::kFloat).clone().view(per_filter);
     n.w_codes = wq.codes;
     n.act_scale = aq.scale;
-    if (options_.gradient == GradientRule::SlopeTable) {
-        std::vector<int> blocks = a.units;
-        std::sort(blocks.begin(), blocks.end());
-        blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+    n.act_zero = aq.zero;
+    n.zero_code = aq.zero_code();
+    n.any_weight_zero = std::any_of(wq.zero.begin(), wq.zero.end(), [](std::int32_t z) { return z != 0; });
+    std::vector<int> blocks = a.units;
+    std::sort(blocks.begin(), blocks.end());
+    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+    // Straight-through, or every block of the layer differentiating as the product: the
+    // product's own factors for every weight.
+    const bool plain = options_.gradient == GradientRule::StraightThrough ||
+                       std::all_of(blocks.begin(), blocks.end(), [&](int b) { return slope_factors(b).straight_through; });
+    if (plain) {
+        auto& pf = plain_factors_[is_signed ? 1 : 0];
+        if (!pf) pf = std::make_unique<SlopeFactors>(factor_slopes(*exact_block(is_signed), 0));
+        n.slopes.push_back({pf.get(), at::Tensor()});
+    } else {
         for (int b : blocks) {
-            const SlopeFactors& sf = slope_factors(b);
-            if (sf.rank_a() == 0 && sf.rank_w() == 0) continue;
             at::Tensor mask;
             if (a.granularity != Granularity::Layer) {
                 std::vector<float> m(a.units.size());
@@ -402,7 +571,7 @@ at::Tensor Engine::train_forward(const LayerDesc& layer, const at::Tensor& input
                 mask = at::from_blob(m.data(), {static_cast<std::int64_t>(m.size())}, at::kFloat).clone();
                 mask = a.granularity == Granularity::Filter ? mask.view(per_filter) : mask.view(weight.sizes());
             }
-            n.slopes.push_back({&sf, mask});
+            n.slopes.push_back({&slope_factors(b), mask});
         }
     }
     node->set_next_edges(torch::autograd::collect_next_edges(x, weight, bias));

@@ -15,12 +15,14 @@ GradientRule gradient_rule_from_string(const std::string& s) {
     throw Error("gradient '" + s + "' is not known (ste: straight-through, slope: the table's finite-difference slope)");
 }
 
-at::Tensor error_slope(const CompiledBlock& block, bool along_activation) {
+namespace {
+
+at::Tensor slope(const CompiledBlock& block, bool along_activation, bool with_product) {
     // Operand values in increasing order and their codes.
     const int lo = block.is_signed ? -128 : 0;
     auto code = [](int v) { return static_cast<std::uint32_t>(v) & 0xFFu; };
     auto err = [&](int va, int vw) {
-        return static_cast<double>(block.lookup(code(va), code(vw))) - static_cast<double>(va) * vw;
+        return static_cast<double>(block.lookup(code(va), code(vw))) - (with_product ? 0.0 : static_cast<double>(va) * vw);
     };
     at::Tensor out = at::empty({256, 256}, at::kDouble);
     double* o = out.data_ptr<double>();
@@ -41,38 +43,49 @@ at::Tensor error_slope(const CompiledBlock& block, bool along_activation) {
     return out;
 }
 
+}  // namespace
+
+at::Tensor error_slope(const CompiledBlock& block, bool along_activation) { return slope(block, along_activation, false); }
+at::Tensor table_slope(const CompiledBlock& block, bool along_activation) { return slope(block, along_activation, true); }
+
 namespace {
 
-void factor(const at::Tensor& m, int max_rank, at::Tensor& left, at::Tensor& right, double& dropped) {
+// `m` (the full slope) to at most max_rank terms; `dropped` relative to the error part `e`.
+void factor(const at::Tensor& m, const at::Tensor& e, int max_rank, at::Tensor& left, at::Tensor& right, double& dropped) {
     const auto svd = at::linalg_svd(m, /*full_matrices=*/false);
     const at::Tensor& u = std::get<0>(svd);
     const at::Tensor& sv = std::get<1>(svd);
     const at::Tensor& vh = std::get<2>(svd);
     const double* s = sv.data_ptr<double>();
     const double top = s[0];
-    double total = 0, kept = 0;
-    for (std::int64_t i = 0; i < sv.size(0); ++i) total += s[i] * s[i];
     std::int64_t rank = 0;
-    while (rank < max_rank && rank < sv.size(0) && top > 0 && s[rank] > 1e-9 * top) kept += s[rank] * s[rank], ++rank;
-    dropped = total > 0 ? std::sqrt(std::max(0.0, total - kept) / total) : 0.0;
+    while (rank < max_rank && rank < sv.size(0) && top > 0 && s[rank] > 1e-9 * top) ++rank;
     if (rank == 0) return;
     const at::Tensor root = sv.narrow(0, 0, rank).sqrt();
-    left = (u.narrow(1, 0, rank) * root).t().contiguous().to(at::kFloat);
-    right = (vh.narrow(0, 0, rank) * root.unsqueeze(1)).contiguous().to(at::kFloat);
+    const at::Tensor l = u.narrow(1, 0, rank) * root, r = vh.narrow(0, 0, rank) * root.unsqueeze(1);
+    const double err = e.norm().item<double>();
+    dropped = err > 0 ? (m - l.mm(r)).norm().item<double>() / err : 0.0;
+    left = l.t().contiguous().to(at::kFloat);
+    right = r.contiguous().to(at::kFloat);
 }
 
 }  // namespace
 
-SlopeFactors factor_slopes(const CompiledBlock& block, int max_rank) {
-    if (max_rank < 0) throw Error("slope rank must be >= 0, got " + std::to_string(max_rank));
+SlopeFactors factor_slopes(const CompiledBlock& block, int error_terms) {
+    if (error_terms < 0) throw Error("slope rank must be >= 0, got " + std::to_string(error_terms));
     SlopeFactors f;
-    if (block.exact) return f;
-    if (max_rank == 0) {
-        f.dropped_a = f.dropped_w = 1;
+    if (block.exact || error_terms == 0) {
+        // The product a*w: p = 1, q = w along a; r = a, s = 1 along w (codes to values).
+        at::Tensor value = at::arange(256, at::kFloat);
+        if (block.is_signed) value = at::where(value > 127, value - 256, value);
+        const at::Tensor one = at::ones({1, 256}, at::kFloat);
+        f.p = one, f.q = value.view({1, 256}).clone(), f.r = value.view({1, 256}).clone(), f.s = one.clone();
+        f.straight_through = true;
+        f.dropped_a = f.dropped_w = block.exact ? 0.0 : 1.0;
         return f;
     }
-    factor(error_slope(block, true), max_rank, f.p, f.q, f.dropped_a);
-    factor(error_slope(block, false), max_rank, f.r, f.s, f.dropped_w);
+    factor(table_slope(block, true), error_slope(block, true), error_terms + 1, f.p, f.q, f.dropped_a);
+    factor(table_slope(block, false), error_slope(block, false), error_terms + 1, f.r, f.s, f.dropped_w);
     return f;
 }
 

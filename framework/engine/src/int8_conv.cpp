@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -181,8 +182,12 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
     m.cst_.resize(static_cast<std::size_t>(nf));
     // Each filter's row is written in order into `staged`, then moved into the packed panel
     // four bytes at a time (writing the panel byte by byte missed the cache at every byte).
+    // Filters are independent (own panel slots, own constant): blocks of them run in parallel,
+    // which matters where kernels are rebuilt at every fine-tuning step.
+    std::atomic<bool> failed{false};
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nf, 8), [&](const tbb::blocked_range<std::int64_t>& fr) {
     std::vector<std::int8_t> staged(static_cast<std::size_t>(m.K4_));
-    for (std::int64_t f = 0; f < nf; ++f) {
+    for (std::int64_t f = fr.begin(); f < fr.end() && !failed; ++f) {
         std::int64_t shift = 0;
         double bound = 0;
         std::fill(staged.begin(), staged.end(), std::int8_t{0});
@@ -205,7 +210,10 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
                         sum += v, mag += std::abs(v);
                     }
                 }
-                if (!fits) return nullptr;
+                if (!fits) {
+                    failed = true;
+                    return;
+                }
                 shift += lo * sum;
                 bound += 255.0 * static_cast<double>(mag);
                 continue;
@@ -224,18 +232,29 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
                             x = std::clamp<std::int64_t>(q, -127, 127);
                             q -= x;
                         }
-                        if (x < -128 || x > 127) return nullptr;
+                        if (x < -128 || x > 127) {
+                            failed = true;
+                            return;
+                        }
                         panel[ij * m.TC_ + (p0 + d) * g.Cg + c] = static_cast<std::int8_t>(x);
                         bound += 255.0 * static_cast<double>(std::abs(x));
                     }
-                    if (q != 0 && D > 0) return nullptr;  // the digits must give the weight back
+                    if (q != 0 && D > 0) {  // the digits must give the weight back
+                        failed = true;
+                        return;
+                    }
                 }
         }
-        if (bound > 2147483647.0) return nullptr;  // int32 lanes must hold every partial sum
+        if (bound > 2147483647.0) {  // int32 lanes must hold every partial sum
+            failed = true;
+            return;
+        }
         m.cst_[static_cast<std::size_t>(f)] = cst[static_cast<std::size_t>(f)] + shift;
         std::int8_t* out = m.packed_.data() + (f / kFilters) * m.K4_ * kFilters + (f % kFilters) * 4;
         for (std::int64_t k4 = 0; k4 < m.K4_ / 4; ++k4) std::memcpy(out + k4 * kFilters * 4, panel + k4 * 4, 4);
     }
+    });
+    if (failed) return nullptr;
     return k;
 }
 

@@ -8,6 +8,7 @@
 #include <tbb/global_control.h>
 
 #include <map>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -169,6 +170,7 @@ private:
     std::vector<std::unique_ptr<LayerState>> states_;
     std::vector<LayerProfile> profile_;
     std::map<int, SlopeFactors> slopes_;
+    std::array<std::unique_ptr<SlopeFactors>, 2> plain_factors_;  // the product's own, unsigned / signed
 };
 
 /// Dequantization: acc * (s_a * s_w[f]) + bias[f], computed so that float32 and float64

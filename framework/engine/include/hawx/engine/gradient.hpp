@@ -6,11 +6,12 @@
 /// differentiates the block's table: dT/da at code pair (a, w) is the central difference
 /// (T[a+1][w] - T[a-1][w]) / 2 along the operand's VALUE order (one-sided at the ends of the
 /// code range; signed codes are two's complement), i.e. w plus the slope of the error
-/// E = T - a*w. The error slopes of a block are factorized once into a few rank-one terms,
-///     dE/da[a][w] ~ sum_r p_r[a] q_r[w],   dE/dw[a][w] ~ sum_r r_r[a] s_r[w],
-/// so that their gradient costs a few extra convolutions instead of a table lookup per
-/// product. The factorization is a truncated SVD (exact for a separable block of rank at most
-/// the kept rank; the dropped part is reported).
+/// E = T - a*w. Each full slope of a block is factorized once into a few rank-one terms,
+///     dT/da[a][w] ~ sum_t p_t[a] q_t[w],   dT/dw[a][w] ~ sum_t r_t[a] s_t[w],
+/// so that the gradient costs one backward convolution over the stacked terms instead of a
+/// table lookup per product. The factorization is a truncated SVD with at most 1 + k terms
+/// for k kept error terms: never worse than the product plus the best k error terms, exact
+/// for a separable block of rank at most 1 + k (the dropped part is reported).
 #include <ATen/ATen.h>
 
 #include <string>
@@ -30,8 +31,12 @@ GradientRule gradient_rule_from_string(const std::string& s);
 struct SlopeFactors {
     at::Tensor p, q;  ///< [Ra, 256] float32, indexed by activation / weight code
     at::Tensor r, s;  ///< [Rw, 256] float32
-    /// Relative Frobenius norm of the part the truncation dropped (0: exact up to rounding).
+    /// Relative Frobenius norm of the part of the ERROR slope the truncation dropped (0: exact
+    /// up to rounding; 1: everything, the straight-through gradient).
     double dropped_a = 0, dropped_w = 0;
+    /// The factors are the exact product's (p = 1, q = w; r = a, s = 1): an exact block, or
+    /// no error term kept.
+    bool straight_through = false;
     std::int64_t rank_a() const { return p.defined() ? p.size(0) : 0; }
     std::int64_t rank_w() const { return r.defined() ? r.size(0) : 0; }
 };
@@ -40,8 +45,12 @@ struct SlopeFactors {
 /// operand, [256, 256] float64 indexed [a_code][w_code].
 at::Tensor error_slope(const CompiledBlock& block, bool along_activation);
 
-/// Truncated factorization of both error slopes, at most `max_rank` terms each (singular
-/// values below 1e-9 of the largest are dropped as zero). An exact block has rank 0.
-SlopeFactors factor_slopes(const CompiledBlock& block, int max_rank);
+/// The full slope dT/da (or dT/dw): the error slope plus the other operand's value.
+at::Tensor table_slope(const CompiledBlock& block, bool along_activation);
+
+/// Truncated factorization of both full slopes with at most 1 + `error_terms` terms each
+/// (singular values below 1e-9 of the largest are dropped as zero). An exact block, or
+/// error_terms = 0, gives the product's own rank-one factors.
+SlopeFactors factor_slopes(const CompiledBlock& block, int error_terms);
 
 }  // namespace hawx::engine
