@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -103,20 +104,29 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
     const std::int64_t B = g.Cg * khw;  // one term's weights of one filter, contiguous
     std::vector<std::int32_t> wi(static_cast<std::size_t>(nf * S * khw));
     std::vector<std::int32_t> vmax_of(static_cast<std::size_t>(T), 0);  // per term, largest |v|
-    bool integral = true;
-    for (std::int64_t f = 0; f < nf; ++f)
-        for (std::int64_t t = 0; t < T; ++t) {
-            const std::int64_t at = (f * T + t) * B;
-            std::int32_t mx = 0;
-            for (std::int64_t i = 0; i < B; ++i) {
-                const float v = wp[at + i];
-                const auto x = static_cast<std::int32_t>(std::clamp(v, -1e9f, 1e9f));
-                integral &= static_cast<float>(x) == v;
-                wi[static_cast<std::size_t>(at + i)] = x;
-                mx = std::max(mx, x < 0 ? -x : x);
+    std::atomic<bool> integral{true};
+    std::mutex merge;
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nf, 8), [&](const tbb::blocked_range<std::int64_t>& fr) {
+        std::vector<std::int32_t> local(static_cast<std::size_t>(T), 0);
+        int ok = 1;
+        for (std::int64_t f = fr.begin(); f < fr.end(); ++f)
+            for (std::int64_t t = 0; t < T; ++t) {
+                const std::int64_t at = (f * T + t) * B;
+                std::int32_t mx = 0;
+                for (std::int64_t i = 0; i < B; ++i) {
+                    const float v = wp[at + i];
+                    const auto x = static_cast<std::int32_t>(std::fmin(std::fmax(v, -1e9f), 1e9f));
+                    ok &= static_cast<int>(static_cast<float>(x) == v);
+                    wi[static_cast<std::size_t>(at + i)] = x;
+                    mx = std::max(mx, x < 0 ? -x : x);
+                }
+                local[static_cast<std::size_t>(t)] = std::max(local[static_cast<std::size_t>(t)], mx);
             }
-            vmax_of[static_cast<std::size_t>(t)] = std::max(vmax_of[static_cast<std::size_t>(t)], mx);
-        }
+        if (!ok) integral = false;
+        const std::lock_guard<std::mutex> lock(merge);
+        for (std::int64_t t = 0; t < T; ++t)
+            vmax_of[static_cast<std::size_t>(t)] = std::max(vmax_of[static_cast<std::size_t>(t)], local[static_cast<std::size_t>(t)]);
+    });
     if (!integral) return nullptr;
     const auto block = [&](std::int64_t f, std::int64_t t) { return wi.data() + (f * T + t) * B; };
 
