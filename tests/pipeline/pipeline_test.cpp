@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -177,6 +178,12 @@ json run_summary(const fs::path& run_dir) {
     return c;
 }
 
+std::string fixed2(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f", v);
+    return b;
+}
+
 TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
     TempDir t;
     const fs::path m = write_manifest(t.path, (t.path / "runs").string());
@@ -196,6 +203,15 @@ TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
         const std::string log = slurp(s.at("log").get<std::string>());
         EXPECT_EQ(static_cast<std::size_t>(std::count(log.begin(), log.end(), '\n')),
                   s.at("evaluations").get<std::size_t>() + 1);
+        // Sizing the validation split (the formula is checked in finetune_test's
+        // Noise.ImagesForAnIntervalAreTheSmallestSplitThatReachesIt): reported with the split.
+        const json& noise = s.at("validation_noise");
+        EXPECT_EQ(noise.at("images").get<std::size_t>(), res["baseline"].value("validation_images", std::size_t{0})) << noise.dump();
+        const auto need = noise.at("images_for_ci95_of_max_drop").get<std::size_t>();
+        EXPECT_EQ(need == 0, exact_val >= 100.0 || exact_val <= 0.0) << noise.dump();
+        if (need > 0)
+            EXPECT_NE(r.out.find("+-" + fixed2(s.at("max_drop").get<double>()) + " needs " + std::to_string(need) + " images"),
+                      std::string::npos);
         // Normalized dataflow power of the chosen configuration is at most the exact design's.
         const auto& a = s["best"]["accelerators"].at(0);
         EXPECT_LE(a.at("power_norm").get<double>(), 1.0 + 1e-12);

@@ -11,6 +11,7 @@
 #include <hawx/data/datasets.hpp>
 #include <hawx/engine/engine.hpp>
 #include <hawx/pipeline/finetune.hpp>
+#include <hawx/pipeline/searches.hpp>
 #include <hawx/sdk/error.hpp>
 #include <hawx/zoo/network.hpp>
 #include <hawx/zoo/quantized.hpp>
@@ -462,3 +463,19 @@ TEST(Finetune, FinetunerPutsTheRunsWeightsBackAndMatchesAFinetuneByHand) {
 }
 
 }  // namespace
+
+// Sizing an evaluation split for a threshold (issue 17, section 4): the smallest n whose 95%
+// interval (normal approximation, as the run reports its test intervals) is within h.
+TEST(Noise, ImagesForAnIntervalAreTheSmallestSplitThatReachesIt) {
+    for (const double acc : {50.0, 90.92, 99.5})
+        for (const double h : {0.25, 0.5, 1.0, 2.0}) {
+            const std::size_t n = pipeline::images_for_ci95(acc, h);
+            ASSERT_GT(n, 1u);
+            EXPECT_LE(pipeline::ci95(acc, n), h) << acc << " " << h;
+            EXPECT_GT(pipeline::ci95(acc, n - 1), h) << acc << " " << h;
+        }
+    // Closed form: 1.96^2 * 0.25 / 0.01^2 = 9604 images for +-1 point at 50%.
+    EXPECT_EQ(pipeline::images_for_ci95(50.0, 1.0), 9604u);
+    EXPECT_EQ(pipeline::images_for_ci95(100.0, 1.0), 0u);
+    EXPECT_EQ(pipeline::images_for_ci95(90.0, 0.0), 0u);
+}

@@ -19,6 +19,16 @@ double ci95(double accuracy_percent, std::size_t n) {
     return 100.0 * 1.96 * std::sqrt(std::max(p * (1 - p), 0.0) / static_cast<double>(n));
 }
 
+std::size_t images_for_ci95(double accuracy_percent, double half_width_points) {
+    const double p = accuracy_percent / 100.0, h = half_width_points / 100.0;
+    const double v = 1.96 * 1.96 * p * (1 - p);
+    if (!(h > 0) || !(v > 0)) return 0;  // at 0% or 100% the normal approximation has no width
+    auto n = static_cast<std::size_t>(std::ceil(v / (h * h)));
+    // The division's rounding must not leave the interval a hair too wide.
+    while (n > 0 && ci95(accuracy_percent, n) > half_width_points) ++n;
+    return n;
+}
+
 SearchProblem make_search_problem(const Experiment& ex, const std::vector<LayerShape>& shapes,
                                   const engine::ScoreTable& scores, const Baselines& base, CostModel& costs) {
     SearchProblem problem;
@@ -120,6 +130,11 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                 const std::string on = several ? ", minimizing power on " + row.objective : std::string();
                 std::printf("\n== search %s (%s), threshold %.2f%% (int8-exact %.2f%% - %.2f points, validation)%s\n",
                             sc.ref.name.c_str(), sc.ref.component.c_str(), row.threshold, exact_val, drop, on.c_str());
+                const std::size_t val_images = base.exact_val.total, need = images_for_ci95(exact_val, drop);
+                if (need > 0)
+                    std::printf("   validation: %zu images, one accuracy's 95%% interval +-%.2f points; +-%.2f needs %zu images "
+                                "(a drop against the baseline on the same images varies less)\n",
+                                val_images, ci95(exact_val, val_images), drop, need);
                 std::fflush(stdout);
                 SearchProblem p = problem;
                 p.accuracy_threshold = row.threshold;
@@ -155,6 +170,9 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                                      {"evaluations", res.full_evaluations}, {"cache_hits", res.cache_hits},
                                      {"wall_s", res.wall_seconds},     {"log", lo.path}};
                 if (several) sj["objective"] = row.objective;
+                sj["validation_noise"] = {{"images", val_images},
+                                          {"ci95", ci95(exact_val, val_images)},
+                                          {"images_for_ci95_of_max_drop", need}};
                 if (res.best) {
                     row.found = true;
                     const Configuration& best = *res.best;

@@ -113,4 +113,11 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
 /// (normal approximation of the binomial); NaN for n = 0.
 double ci95(double accuracy_percent, std::size_t n);
 
+/// Images an evaluation split needs for ci95(accuracy_percent, n) <= half_width_points: the
+/// smallest n with 1.96^2 p (1 - p) / n <= h^2 (a way to size the validation split for a
+/// threshold: the interval of one accuracy, an upper bound on what a drop measured against the
+/// baseline on the same images varies). 0 (no estimate) for half_width_points <= 0 and for an
+/// accuracy of 0% or 100%, where the normal approximation has no width.
+std::size_t images_for_ci95(double accuracy_percent, double half_width_points);
+
 }  // namespace hawx::pipeline
