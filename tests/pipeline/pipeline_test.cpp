@@ -220,6 +220,8 @@ TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
     for (std::size_t i = 0; i < 4; i += 2)
         EXPECT_LE(res["searches"][i + 1]["best"]["accelerators"][0]["power_mw"].get<double>(),
                   res["searches"][i]["best"]["accelerators"][0]["power_mw"].get<double>() + 1e-9);
+    // No strategy asked for a prediction: the drop predictor was never measured.
+    EXPECT_EQ(r.out.find("drop predictor"), std::string::npos);
     const std::string table = slurp(dir / "table2.csv");
     EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 5);
     const std::string ms = slurp(dir / "model_scores.csv");
@@ -230,6 +232,36 @@ TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
     ASSERT_EQ(again.code, 0) << again.err;
     EXPECT_TRUE(fs::exists(t.path / "runs" / "pipe-2" / "results.json"));
     EXPECT_EQ(run_summary(dir), run_summary(t.path / "runs" / "pipe-2"));
+}
+
+// search.hawx-predict (issue 17): the drop predictor is measured once, on the first
+// profiling.predictor_images training images, when the first search asks for it; every
+// answer meets its threshold within the strategy's 5 evaluations.
+TEST(Pipeline, PredictSearchMeasuresTheDropPredictorOnceOnTrainingImages) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["search"] = {{{"name", "predict"}, {"component", "search.hawx-predict"}}};
+        j["profiling"]["predictor_images"] = 300;
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json res = json::parse(slurp(t.path / "runs" / "pipe" / "results.json"));
+    ASSERT_EQ(res.at("searches").size(), 2u);
+    const std::string line = "drop predictor: every block in every layer on 300 training images (";
+    const auto at = r.out.find(line);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(line, at + 1), std::string::npos) << "measured twice";
+    // 1 all-exact pass + (5 blocks - EX) per approximable layer
+    const auto passes = std::stoul(r.out.substr(at + line.size()));
+    const json resolved = json::parse(slurp(t.path / "runs" / "pipe" / "manifest.resolved.json"));
+    EXPECT_EQ(resolved["profiling"]["predictor_images"], 300);
+    EXPECT_EQ((passes - 1) % 4, 0u) << passes;
+    EXPECT_GE(passes, 5u);
+    for (const auto& s : res["searches"]) {
+        ASSERT_FALSE(s.at("best").is_null()) << s.dump();
+        EXPECT_GE(s["best"]["validation_accuracy"].get<double>(), s.at("threshold").get<double>()) << s.dump();
+        EXPECT_LE(s.at("evaluations").get<std::size_t>(), 5u) << s.dump();
+    }
 }
 
 // Manifest key finetune (issue 19): every answer is fine-tuned after its search and reported

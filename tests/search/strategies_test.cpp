@@ -173,6 +173,85 @@ TEST(Strategies, HawxBoundarySearch) {
     EXPECT_THROW(run(pm, none, "search.hawx"), Error);
 }
 
+// hawx-predict on random hard ladders (issue 17): every block on the cost-error front, the
+// predictor mis-scaled by 0.6, layers mis-weighed by up to 25% and each entry off by up to
+// +-10%. Brute-force optimum at 0.25, 0.5, 1 and 2 points.
+TEST(Strategies, PredictIsWithinOnePercentOfTheOptimumInFiveEvaluationsOnRandomLadders) {
+    PluginManager pm(plugin_search_path({}));
+    double worst = 0, sum = 0;
+    std::size_t runs = 0, within = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed)
+        for (double drop : {0.25, 0.5, 1.0, 2.0}) {
+            const auto s = synthetic::random_ladder(seed, drop);
+            const auto opt = synthetic::brute_force(s);
+            const StrategyRun r = run(pm, s, "search.hawx-predict");
+            ASSERT_TRUE(r.result.best) << "seed " << seed << " drop " << drop;
+            EXPECT_LE(r.result.full_evaluations, 5u);
+            const double ratio = r.power / opt.power;
+            EXPECT_LE(ratio, 1.03) << "seed " << seed << " drop " << drop;
+            worst = std::max(worst, ratio);
+            sum += ratio;
+            within += ratio <= 1.01;
+            ++runs;
+        }
+    // the bound of the issue, on most ladders
+    EXPECT_GE(within, runs * 9 / 10);
+    std::printf("[predict random ladders] %zu runs: %zu within 1%% of the optimum, mean power / optimum %.4f, worst %.4f\n",
+                runs, within, sum / static_cast<double>(runs), worst);
+}
+
+TEST(Strategies, PredictWithAnExactPredictorFindsTheOptimum) {
+    // predicted drops proportional to the true ones: the front is the true one, one
+    // evaluation calibrates the scale, and the optimum is a front point
+    PluginManager pm(plugin_search_path({}));
+    for (std::uint64_t seed = 1; seed <= 6; ++seed)
+        for (double drop : {0.25, 0.5, 1.0, 2.0}) {
+            auto s = synthetic::random_ladder(seed, drop, 0.0);
+            s.curvature = 0;
+            const auto drops = s.drop;
+            s.problem.predict_drop = [drops](const Configuration& c) {
+                double d = 0;
+                for (std::size_t l = 0; l < c.blocks.size(); ++l) d += 0.5 * drops[l][0][static_cast<std::size_t>(c.blocks[l][0])];
+                return d;
+            };
+            const auto opt = synthetic::brute_force(s);
+            const StrategyRun r = run(pm, s, "search.hawx-predict");
+            ASSERT_TRUE(r.result.best);
+            EXPECT_LE(r.result.full_evaluations, 5u);
+            EXPECT_LE(r.power, opt.power * (1 + 1e-9)) << "seed " << seed << " drop " << drop;
+        }
+}
+
+TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
+    PluginManager pm(plugin_search_path({}));
+    for (double drop : kDrops) {
+        // 7 filters, 4 blocks; the predictor sees each filter's drop at 0.7x
+        auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {2, 3, 2}, {9, 18, 12});
+        const auto drops = s.drop;
+        s.problem.predict_drop = [drops](const Configuration& c) {
+            double d = 0;
+            for (std::size_t l = 0; l < c.blocks.size(); ++l)
+                for (std::size_t u = 0; u < c.blocks[l].size(); ++u)
+                    d += 0.7 * drops[l][u][static_cast<std::size_t>(c.blocks[l][u])];
+            return d;
+        };
+        const auto opt = synthetic::brute_force(s);
+        const StrategyRun r = run(pm, s, "search.hawx-predict");
+        ASSERT_TRUE(r.result.best);
+        EXPECT_LE(r.result.full_evaluations, 5u);
+        EXPECT_LE(r.power, 1.01 * opt.power) << "threshold drop " << drop;
+        std::printf("[predict filter] drop %.1f: power / optimum = %.4f, %llu evaluations\n", drop, r.power / opt.power,
+                    static_cast<unsigned long long>(r.result.full_evaluations));
+    }
+    const auto none = synthetic::make(Granularity::Layer, 4, 1.0);
+    try {
+        run(pm, none, "search.hawx-predict");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("needs the drop predictor"), std::string::npos) << e.what();
+    }
+}
+
 // Greedy re-implemented naively: its evaluations must be exactly what the algorithm implies.
 TEST(Strategies, GreedyEvaluationsFollowTheAlgorithm) {
     PluginManager pm(plugin_search_path({}));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,13 @@ struct Synthetic {
     hawx::SearchProblem problem;
     std::vector<std::vector<std::vector<double>>> drop;  // [layer][unit][block]
     double base = 90.0;
+    double curvature = 0.0;  // accuracy = base - D (1 + curvature D), D the summed drops
 
     double accuracy(const hawx::Configuration& c) const {
-        double a = base;
+        double d = 0;
         for (std::size_t l = 0; l < c.blocks.size(); ++l)
-            for (std::size_t u = 0; u < c.blocks[l].size(); ++u) a -= drop[l][u][static_cast<std::size_t>(c.blocks[l][u])];
-        return a;
+            for (std::size_t u = 0; u < c.blocks[l].size(); ++u) d += drop[l][u][static_cast<std::size_t>(c.blocks[l][u])];
+        return base - d * (1.0 + curvature * d);
     }
     hawx::BatchEvaluator evaluator(std::uint64_t* count = nullptr) const {
         return [this, count](const std::vector<hawx::Configuration>& batch) {
@@ -39,6 +41,21 @@ struct Synthetic {
     }
 };
 
+// Layers named layer1.., the first two convolutions.
+inline std::vector<hawx::LayerShape> layer_shapes(const std::vector<std::int64_t>& filters,
+                                                  const std::vector<std::int64_t>& fan_in) {
+    std::vector<hawx::LayerShape> out;
+    for (std::size_t l = 0; l < filters.size(); ++l) {
+        hawx::LayerShape shape;
+        shape.name = "layer" + std::to_string(l + 1);
+        shape.type = l < 2 ? "conv2d" : "linear";
+        shape.out_channels = filters[l];
+        shape.fan_in = fan_in[l];
+        out.push_back(shape);
+    }
+    return out;
+}
+
 // Error magnitude of block b (0 is exact) and its power: more error, less power.
 // The errors span 0.04 .. 2.56 whatever the number of blocks.
 inline double block_error(std::size_t b, std::size_t B) {
@@ -52,14 +69,7 @@ inline Synthetic make(hawx::Granularity g, std::size_t B, double threshold_drop,
     Synthetic s;
     auto& p = s.problem;
     const std::vector<double> sens = {1.4, 0.5, 0.25, 0.7, 1.9, 1.1, 0.8, 0.3};
-    for (std::size_t l = 0; l < filters.size(); ++l) {
-        hawx::LayerShape shape;
-        shape.name = "layer" + std::to_string(l + 1);
-        shape.type = l < 2 ? "conv2d" : "linear";
-        shape.out_channels = filters[l];
-        shape.fan_in = fan_in[l];
-        p.layers.push_back(shape);
-    }
+    p.layers = layer_shapes(filters, fan_in);
     for (std::size_t b = 0; b < B; ++b) {
         p.block_names.push_back(b == 0 ? "E" : "A" + std::to_string(b));
         hawx::HardwareCost hc;
@@ -92,6 +102,67 @@ inline Synthetic make(hawx::Granularity g, std::size_t B, double threshold_drop,
                 p.scores[l][u][b] = noisy / ops;
             }
     }
+    return s;
+}
+
+/// A random hard ladder (issue 17): B blocks where every block is on the cost-error front
+/// (each cheaper by a random 5-25% and worse by a random factor 1.6-2.6), random layer
+/// sensitivities over a 25x range, LeNet-5 layer sizes, layer granularity. The accuracy is
+/// base - D (1 + 0.1 D) with D the summed drops (mildly super-additive, monotone in D).
+/// problem.predict_drop is what a predictor measured on other images would say: each layer's
+/// drops scaled by 0.6 (other images are classified more confidently) times a layer factor
+/// in [0.8, 1.25] (layers mis-weighed), each entry with +-`noise` relative error; the score
+/// sums carry +-10% noise.
+inline Synthetic random_ladder(std::uint64_t seed, double threshold_drop, double noise = 0.1, std::size_t B = 8) {
+    std::mt19937_64 g(seed);
+    const auto uniform = [&](double lo, double hi) {
+        return lo + (hi - lo) * static_cast<double>(g() >> 11) * (1.0 / 9007199254740992.0);
+    };
+    Synthetic s;
+    auto& p = s.problem;
+    const std::vector<std::int64_t> filters = {6, 16, 120, 84, 10}, fan_in = {25, 150, 400, 120, 84};
+    p.layers = layer_shapes(filters, fan_in);
+    std::vector<double> err(B, 0.0);
+    double power = 1.0;
+    for (std::size_t b = 0; b < B; ++b) {
+        if (b > 0) power *= uniform(0.75, 0.95);
+        if (b > 0) err[b] = b == 1 ? uniform(0.01, 0.04) : err[b - 1] * uniform(1.6, 2.6);
+        p.block_names.push_back(b == 0 ? "E" : "A" + std::to_string(b));
+        hawx::HardwareCost hc;
+        hc.power_mw = power;
+        hc.area_um2 = 100.0 * power;
+        p.block_costs.push_back(hc);
+    }
+    p.granularity = hawx::Granularity::Layer;
+    p.exact_block = 0;
+    p.seed = seed;
+    p.baseline_accuracy = s.base;
+    p.accuracy_threshold = s.base - threshold_drop;
+    const std::size_t L = filters.size();
+    std::vector<std::vector<double>> predicted(L, std::vector<double>(B));
+    s.drop.resize(L);
+    p.scores.resize(L);
+    p.score_sums.resize(L);
+    for (std::size_t l = 0; l < L; ++l) {
+        const double sens = std::exp(uniform(std::log(0.2), std::log(5.0)));
+        const double layer_factor = 0.6 * std::exp(uniform(std::log(0.8), std::log(1.25)));
+        s.drop[l].assign(1, std::vector<double>(B));
+        p.scores[l].assign(1, std::vector<double>(B));
+        p.score_sums[l].assign(1, std::vector<double>(B));
+        for (std::size_t b = 0; b < B; ++b) {
+            const double d = sens * err[b];
+            s.drop[l][0][b] = d;
+            predicted[l][b] = d * layer_factor * (1.0 + uniform(-noise, noise));
+            p.score_sums[l][0][b] = d * (1.0 + uniform(-0.1, 0.1));
+            p.scores[l][0][b] = p.score_sums[l][0][b] / static_cast<double>(filters[l] * fan_in[l]);
+        }
+    }
+    s.curvature = 0.1;
+    p.predict_drop = [predicted](const hawx::Configuration& c) {
+        double d = 0;
+        for (std::size_t l = 0; l < c.blocks.size(); ++l) d += predicted[l][static_cast<std::size_t>(c.blocks[l][0])];
+        return d;
+    };
     return s;
 }
 

@@ -238,9 +238,11 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
     }
     if (doc.contains("profiling")) {
         const auto& o = object_at(c, doc, "profiling", "");
-        only_keys(c, o, "profiling", {"representatives", "images"});
+        only_keys(c, o, "profiling", {"representatives", "images", "predictor_images"});
         e.representatives = static_cast<int>(number_at(c, o, "representatives", "profiling", 10, 1, 100000, true));
         e.profile_images = static_cast<std::size_t>(number_at(c, o, "images", "profiling", 0, 0, big, true));
+        e.predictor_images =
+            static_cast<std::size_t>(number_at(c, o, "predictor_images", "profiling", 2000, 1, big, true));
     }
     if (doc.contains("exploration")) {
         const auto& o = object_at(c, doc, "exploration", "");
@@ -451,7 +453,9 @@ nlohmann::json ResolvedManifest::to_json() const {
         j["training"] = e.training;
         j["quantization"] = {
             {"calibration", to_string(e.calibration)}, {"percentile", e.percentile}, {"calibration_images", e.calibration_images}};
-        j["profiling"] = {{"representatives", e.representatives}, {"images", e.profile_images}};
+        j["profiling"] = {{"representatives", e.representatives},
+                          {"images", e.profile_images},
+                          {"predictor_images", e.predictor_images}};
         j["exploration"] = {{"granularity", to_string(e.granularity)},   {"max_drop", e.max_drop},
                             {"max_evaluations", e.max_evaluations}, {"on_error", to_string(e.on_error)},
                             {"batch_size", e.batch_size},     {"threads", e.threads}};

@@ -23,6 +23,7 @@
 #include "hawx/pipeline/finetune.hpp"
 #include "hawx/pipeline/model_data.hpp"
 #include "hawx/pipeline/outputs.hpp"
+#include "hawx/pipeline/predictor.hpp"
 #include "hawx/pipeline/profiling.hpp"
 #include "hawx/pipeline/run_folder.hpp"
 #include "hawx/pipeline/searches.hpp"
@@ -163,7 +164,28 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     std::fflush(stdout);
 
     // --- 3. search: the problem, the scores checked against accuracy, every strategy.
-    const SearchProblem problem = make_search_problem(ex, w.shapes, pr.report.scores, base, costs);
+    SearchProblem problem = make_search_problem(ex, w.shapes, pr.report.scores, base, costs);
+    // The drop predictor is measured the first time a strategy asks for a prediction.
+    std::optional<DropPredictor> predictor;
+    const std::vector<std::vector<std::vector<double>>> unit_weights = unit_score_shares(problem);
+    const Dataset predictor_images = head(w.train_part, ex.spec->predictor_images);
+    const auto measure_predictor = [&] {
+        if (predictor) return;
+        const auto t = std::chrono::steady_clock::now();
+        std::vector<int> blocks;
+        for (std::size_t b = 0; b < ex.blocks.names.size(); ++b)
+            if (static_cast<int>(b) != ex.blocks.exact_block) blocks.push_back(static_cast<int>(b));
+        predictor.emplace(DropPredictor::measure(net, eng, predictor_images, 0, spec, ex.spec->batch_size, blocks,
+                                                 ex.blocks.exact_index));
+        std::printf("drop predictor: every block in every layer on %zu training images (%zu passes, %.2f s; "
+                    "int8-exact accuracy there %.2f%%)\n",
+                    predictor->images(), predictor->passes(), seconds_since(t), predictor->exact_accuracy());
+        std::fflush(stdout);
+    };
+    problem.predict_drop = [&](const Configuration& c) {
+        measure_predictor();
+        return predictor->drop(c, unit_weights);
+    };
     const bool in_loop = ex.spec->finetune_in_loop;
     if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash, in_loop))
         std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", n);

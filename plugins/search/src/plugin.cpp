@@ -7,6 +7,7 @@ void register_search(hawx::Registry& registry) {
     using namespace hawx::search;
     register_hawx_boundary(registry);
     register_hawx_lagrange(registry);
+    register_hawx_predict(registry);
     register_exhaustive(registry);
     register_random(registry);
     register_greedy(registry);

@@ -5,6 +5,7 @@
 namespace hawx::search {
 void register_hawx_boundary(Registry& r);
 void register_hawx_lagrange(Registry& r);
+void register_hawx_predict(Registry& r);
 void register_exhaustive(Registry& r);
 void register_random(Registry& r);
 void register_greedy(Registry& r);

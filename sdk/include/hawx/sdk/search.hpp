@@ -74,6 +74,13 @@ struct SearchProblem {
     double eval_seconds = 0.0;  ///< measured time of one full evaluation (for budget estimates)
     int exact_block = -1;       ///< index of the exact block in block_names, -1 when none
     std::string strategy_name;  ///< library.component, for messages
+    /// Predicted accuracy drop (points below the baseline; may be < 0) of a configuration,
+    /// from single-layer measurements on training images, never the validation split
+    /// (SDK ABI 5; docs/search.md, "The drop predictor"). Not an accuracy evaluation: the
+    /// first call measures every block in every layer on training images (the run prints
+    /// what that cost), later calls take microseconds to milliseconds. Null when the
+    /// experiment cannot provide it (a problem built outside the pipeline, e.g. in tests).
+    std::function<double(const Configuration&)> predict_drop;
 };
 
 /// The cost of a fully parallel network: one physical multiplier per weight (per weight

@@ -92,6 +92,9 @@ struct ExperimentSpec {
     std::size_t calibration_images = 2000;
     int representatives = 10;            ///< K of the k-means
     std::size_t profile_images = 0;      ///< training images clustered (0: all)
+    /// Training images the drop predictor measures single-layer margin shifts on (first of
+    /// the training part; measured only when a strategy asks for a prediction).
+    std::size_t predictor_images = 2000;
     Granularity granularity = Granularity::Layer;  ///< layer | filter
     std::vector<double> max_drop{1.0};   ///< accuracy thresholds, points below int8-exact (validation)
     std::uint64_t max_evaluations = 0;   ///< per search, 0: the strategy's own budget

@@ -1,0 +1,266 @@
+// `hawx-predict`: a boundary search on measured single-layer drops instead of summed scores.
+// The problem's drop predictor (SearchProblem::predict_drop: every block in every layer
+// measured alone on training images, added up; docs/search.md) gives each unit's predicted
+// drop d(u, b) and its marginal cost c(u, b). Then
+//   1. the predicted Pareto front: for every predicted drop D, the cheapest configuration
+//      whose summed d is at most D (a dynamic programme over the units, exact unless the
+//      front grows past 4000 points), from all-exact to the cheapest configuration predicted
+//      within 20x the allowed drop;
+//   2. a bracket [lo meets, hi misses] on the front, probed where the evaluations so far put
+//      the allowed drop: measured = r x predicted, r the least-squares ratio through the
+//      origin (training images are classified more confidently than validation images, so
+//      r is usually > 1); the first probe takes r = 1;
+//   3. once the bracket closes, the remaining evaluations go to neighbours (one unit
+//      changed) of the configurations evaluated so far that are cheaper than the best one
+//      found, smallest predicted drop first: near the threshold the front's next point and
+//      its neighbours are within the validation split's noise of each other, and any of them
+//      may meet it.
+// The answer is the cheapest evaluated configuration that meets the threshold.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "common.hpp"
+#include "strategies.hpp"
+
+namespace hawx::search {
+namespace {
+
+class HawxPredict final : public SearchStrategy {
+public:
+    static ComponentInfo describe() {
+        return {"hawx-predict", Kind::Search, "1.0",
+                "the predicted Pareto front of summed single-layer drops (measured on training images), bracketed with "
+                "real evaluations at the calibrated crossing, then the cheaper neighbours of what was evaluated",
+                {ParamSpec::integer("evaluations", "evaluation budget").with_default(5).in_range(1, 1e6)}};
+    }
+    explicit HawxPredict(const Params& p) : budget_(static_cast<std::size_t>(p.get_int("evaluations"))) {}
+
+    void start(const SearchProblem& problem) override {
+        p_ = problem;
+        const std::string who = p_.strategy_name.empty() ? "search.hawx-predict" : p_.strategy_name;
+        if (!p_.predict_drop)
+            throw Error(who + ": needs the drop predictor (SearchProblem::predict_drop), which hawx run provides");
+        if (p_.exact_block < 0) throw Error(who + ": needs an exact block among the experiment's blocks");
+        layout_ = UnitLayout(p_);
+        const std::size_t B = p_.block_names.size(), U = layout_.total;
+        const auto lcost = layer_costs(p_);
+        d_.assign(U, std::vector<double>(B, 0.0));
+        c_.assign(U, std::vector<double>(B, 0.0));
+        std::vector<int> flat(U, p_.exact_block);
+        for (std::size_t l = 0; l < p_.layers.size(); ++l)
+            for (std::size_t u = 0; u < layout_.units[l]; ++u) {
+                const std::size_t i = layout_.offset[l] + u;
+                for (std::size_t b = 0; b < B; ++b) {
+                    c_[i][b] = lcost[l][b] / static_cast<double>(layout_.units[l]);
+                    if (static_cast<int>(b) == p_.exact_block) continue;
+                    flat[i] = static_cast<int>(b);
+                    d_[i][b] = p_.predict_drop(layout_.make(p_, flat));
+                    flat[i] = p_.exact_block;
+                }
+            }
+        allowed_drop_ = p_.baseline_accuracy - p_.accuracy_threshold;
+        build_front();
+        lo_ = -1;
+        hi_ = static_cast<long>(front_.size());
+        // the all-exact design is the baseline itself: known to meet the threshold
+        if (!front_.empty() && std::all_of(front_[0].flat.begin(), front_[0].flat.end(),
+                                           [&](int b) { return b == p_.exact_block; }))
+            lo_ = 0;
+        evals_ = 0;
+        fits_.clear();
+        seen_.clear();
+        evaluated_.clear();
+        best_ = BestTracker();
+        best_flat_.reset();
+        pending_front_.reset();
+        lo_fit_.reset();
+        hi_fit_.reset();
+    }
+
+    std::vector<Configuration> ask() override {
+        if (evals_ >= budget_ || front_.empty()) return {};
+        std::optional<std::vector<int>> next;
+        if (hi_ - lo_ > 1) {
+            pending_front_ = probe();
+            next = front_[static_cast<std::size_t>(*pending_front_)].flat;
+        } else {
+            pending_front_.reset();
+            next = cheaper_neighbour();
+        }
+        if (!next) return {};
+        seen_.insert(*next);
+        return {layout_.make(p_, *next)};
+    }
+
+    void tell(const Configuration& c, const Outcome& o) override {
+        ++evals_;
+        const std::vector<int> flat = layout_.flatten(c);
+        evaluated_.push_back(flat);
+        const bool ok = meets_threshold(o, p_.accuracy_threshold);
+        best_.offer(p_, c, o);
+        if (ok && (!best_flat_ || table_cost(flat) < table_cost(*best_flat_))) best_flat_ = flat;
+        if (o.status == EvalStatus::Evaluated && std::isfinite(o.accuracy))
+            fits_.push_back({predicted(flat), p_.baseline_accuracy - o.accuracy});
+        if (pending_front_) {
+            const std::pair<double, double> fit{predicted(flat), p_.baseline_accuracy - o.accuracy};
+            const bool measured = o.status == EvalStatus::Evaluated && std::isfinite(o.accuracy);
+            if (ok && *pending_front_ > lo_) lo_ = *pending_front_, lo_fit_ = fit;
+            if (!ok && *pending_front_ < hi_) hi_ = *pending_front_, hi_fit_ = measured ? std::optional(fit) : std::nullopt;
+            pending_front_.reset();
+        }
+    }
+
+    std::optional<Configuration> best() const override { return best_.best(); }
+
+private:
+    struct Point {
+        double drop, cost;
+        std::vector<int> flat;
+    };
+
+    double predicted(const std::vector<int>& flat) const {
+        double s = 0;
+        for (std::size_t i = 0; i < flat.size(); ++i) s += d_[i][static_cast<std::size_t>(flat[i])];
+        return s;
+    }
+    double table_cost(const std::vector<int>& flat) const {
+        double s = 0;
+        for (std::size_t i = 0; i < flat.size(); ++i) s += c_[i][static_cast<std::size_t>(flat[i])];
+        return s;
+    }
+
+    // Pareto dynamic programme over the units: states are (summed drop, summed cost) with a
+    // back pointer; after each unit only states cheaper than every state of smaller drop
+    // survive, and when more than kStates do, the drop axis is bucketed and each bucket keeps
+    // its cheapest state (exact for the layer-level problems we know; filter-level fronts
+    // over hundreds of units are thinned).
+    void build_front() {
+        front_.clear();
+        const std::size_t U = layout_.total, B = p_.block_names.size();
+        const double dmax = 20.0 * std::max(allowed_drop_, 0.05);
+        constexpr std::size_t kStates = 4000;
+        struct State {
+            double drop, cost;
+            std::size_t parent;
+            int block;
+        };
+        std::vector<std::vector<State>> stages(U + 1);
+        stages[0].push_back({0.0, 0.0, 0, -1});
+        std::vector<State> next;
+        for (std::size_t i = 0; i < U; ++i) {
+            next.clear();
+            const auto& prev = stages[i];
+            for (std::size_t s = 0; s < prev.size(); ++s)
+                for (std::size_t b = 0; b < B; ++b) {
+                    const State n{prev[s].drop + d_[i][b], prev[s].cost + c_[i][b], s, static_cast<int>(b)};
+                    if (n.drop <= dmax) next.push_back(n);
+                }
+            std::sort(next.begin(), next.end(), [](const State& a, const State& b) {
+                return a.drop < b.drop || (a.drop == b.drop && a.cost < b.cost);
+            });
+            std::vector<State> pareto;
+            for (const State& st : next)
+                if (pareto.empty() || st.cost < pareto.back().cost) pareto.push_back(st);
+            if (pareto.size() > kStates) {
+                const double lo = pareto.front().drop, width = (pareto.back().drop - lo) / static_cast<double>(kStates);
+                std::vector<State> thin;
+                for (const State& st : pareto) {
+                    const bool same = !thin.empty() &&
+                                      std::floor((st.drop - lo) / width) == std::floor((thin.back().drop - lo) / width);
+                    if (same) thin.back() = st;  // later in a bucket = cheaper
+                    else thin.push_back(st);
+                }
+                pareto.swap(thin);
+            }
+            stages[i + 1] = std::move(pareto);
+        }
+        for (std::size_t s = 0; s < stages[U].size(); ++s) {
+            Point pt{stages[U][s].drop, stages[U][s].cost, std::vector<int>(U)};
+            std::size_t at = s;
+            for (std::size_t i = U; i-- > 0;) {
+                pt.flat[i] = stages[i + 1][at].block;
+                at = stages[i + 1][at].parent;
+            }
+            front_.push_back(std::move(pt));
+        }
+    }
+
+    // The front point at the predicted crossing, strictly inside the bracket. Before a miss,
+    // measured = r x predicted (least squares through the origin over every evaluation);
+    // once the bracket has ends, the secant between them (the all-exact design counts as
+    // predicted 0, measured 0), kept a tenth of the bracket's predicted span from either end
+    // so that a dense front is not walked one point per evaluation.
+    long probe() const {
+        double x;
+        if (hi_ < static_cast<long>(front_.size()) && hi_fit_) {
+            const auto [d0, m0] = lo_fit_.value_or(std::pair<double, double>{0.0, 0.0});
+            const auto [d1, m1] = *hi_fit_;
+            x = m1 > m0 ? d0 + (allowed_drop_ - m0) * (d1 - d0) / (m1 - m0) : 0.5 * (d0 + d1);
+            const double margin = 0.1 * (d1 - d0);
+            x = std::clamp(x, d0 + margin, d1 - margin);
+        } else {
+            double r = 1.0, num = 0, den = 0;
+            for (const auto& [pred, meas] : fits_)
+                if (pred > 0) num += pred * meas, den += pred * pred;
+            if (den > 0) r = std::clamp(num / den, 0.05, 20.0);
+            x = allowed_drop_ / r;
+        }
+        // with one evaluation left and nothing found yet, aim well inside the threshold
+        if (!best_flat_ && evals_ + 1 == budget_) x = std::min(x, 0.5 * allowed_drop_);
+        long j = -1;
+        for (std::size_t k = 0; k < front_.size(); ++k)
+            if (front_[k].drop <= x) j = static_cast<long>(k);
+        return std::clamp(j, lo_ + 1, hi_ - 1);
+    }
+
+    // The unevaluated one-unit change of an evaluated configuration with the smallest
+    // predicted drop among those cheaper than the best found (ties: the cheaper).
+    std::optional<std::vector<int>> cheaper_neighbour() const {
+        const double limit = best_flat_ ? table_cost(*best_flat_) : std::numeric_limits<double>::infinity();
+        std::optional<std::vector<int>> pick;
+        double pick_drop = 0, pick_cost = 0;
+        const std::size_t B = p_.block_names.size();
+        for (const auto& e : evaluated_) {
+            const double d0 = predicted(e), c0 = table_cost(e);
+            for (std::size_t i = 0; i < e.size(); ++i)
+                for (std::size_t b = 0; b < B; ++b) {
+                    const auto cur = static_cast<std::size_t>(e[i]);
+                    if (b == cur) continue;
+                    const double d = d0 - d_[i][cur] + d_[i][b], c = c0 - c_[i][cur] + c_[i][b];
+                    if (!(c < limit - 1e-12)) continue;
+                    if (pick && (d > pick_drop || (d == pick_drop && c >= pick_cost))) continue;
+                    std::vector<int> n = e;
+                    n[i] = static_cast<int>(b);
+                    if (seen_.count(n)) continue;
+                    pick = std::move(n);
+                    pick_drop = d;
+                    pick_cost = c;
+                }
+        }
+        return pick;
+    }
+
+    std::size_t budget_;
+    SearchProblem p_;
+    UnitLayout layout_{SearchProblem{}};
+    std::vector<std::vector<double>> d_, c_;  // per unit and block: predicted drop, marginal cost
+    double allowed_drop_ = 0;
+    std::vector<Point> front_;                // predicted drop ascending, cost descending
+    long lo_ = -1, hi_ = 0;                   // front indices: lo meets the threshold, hi misses
+    std::optional<long> pending_front_;
+    std::optional<std::pair<double, double>> lo_fit_, hi_fit_;  // (predicted, measured) drops of the ends
+    std::size_t evals_ = 0;
+    std::vector<std::pair<double, double>> fits_;  // (predicted, measured) drops
+    std::set<std::vector<int>> seen_;
+    std::vector<std::vector<int>> evaluated_;
+    std::optional<std::vector<int>> best_flat_;
+    BestTracker best_;
+};
+
+}  // namespace
+
+void register_hawx_predict(Registry& r) { add<HawxPredict>(r); }
+
+}  // namespace hawx::search
