@@ -236,12 +236,14 @@ TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
             return d;
         };
         const auto opt = synthetic::brute_force(s);
-        const StrategyRun r = run(pm, s, "search.hawx-predict");
-        ASSERT_TRUE(r.result.best);
-        EXPECT_LE(r.result.full_evaluations, 5u);
-        EXPECT_LE(r.power, 1.01 * opt.power) << "threshold drop " << drop;
-        std::printf("[predict filter] drop %.1f: power / optimum = %.4f, %llu evaluations\n", drop, r.power / opt.power,
-                    static_cast<unsigned long long>(r.result.full_evaluations));
+        for (const std::string front : {"layer", "unit"}) {
+            const StrategyRun r = run(pm, s, "search.hawx-predict", {{"front", front}});
+            ASSERT_TRUE(r.result.best);
+            EXPECT_LE(r.result.full_evaluations, 5u);
+            EXPECT_LE(r.power, 1.01 * opt.power) << "threshold drop " << drop << ", front " << front;
+            std::printf("[predict filter, %s front] drop %.1f: power / optimum = %.4f, %llu evaluations\n", front.c_str(),
+                        drop, r.power / opt.power, static_cast<unsigned long long>(r.result.full_evaluations));
+        }
     }
     const auto none = synthetic::make(Granularity::Layer, 4, 1.0);
     try {

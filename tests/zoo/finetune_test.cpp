@@ -11,6 +11,7 @@
 #include <hawx/data/datasets.hpp>
 #include <hawx/engine/engine.hpp>
 #include <hawx/pipeline/finetune.hpp>
+#include <hawx/pipeline/predictor.hpp>
 #include <hawx/pipeline/searches.hpp>
 #include <hawx/sdk/error.hpp>
 #include <hawx/zoo/network.hpp>
@@ -478,4 +479,72 @@ TEST(Noise, ImagesForAnIntervalAreTheSmallestSplitThatReachesIt) {
     EXPECT_EQ(pipeline::images_for_ci95(50.0, 1.0), 9604u);
     EXPECT_EQ(pipeline::images_for_ci95(100.0, 1.0), 0u);
     EXPECT_EQ(pipeline::images_for_ci95(90.0, 0.0), 0u);
+}
+
+// The predictor check (issue 17): Spearman's rho over the distinct configurations the
+// exhaustive searches evaluated (repeats at other thresholds and other strategies' evaluations
+// ignored), against a hand computation: the drop predictor is exactly 90 - accuracy (rho -1),
+// the hawx sums rank 4 configurations in a known order, and power is the cost alone.
+TEST(PredictorCheck, RanksTheExhaustiveConfigurationsAgainstAccuracy) {
+    SearchProblem p;
+    p.baseline_accuracy = 90.0;
+    p.score_sums = {{{0.0, 1.0, 2.0}}, {{0.0, 0.5, 4.0}}};  // [layer][unit][block]
+    const std::vector<std::pair<std::vector<int>, double>> configs = {
+        {{0, 0}, 90.0}, {{1, 0}, 89.5}, {{0, 1}, 88.0}, {{2, 2}, 10.0}, {{1, 1}, 85.0}};
+    const auto drop_of = [&](const Configuration& c) {
+        for (const auto& [blocks, a] : configs)
+            if (blocks[0] == c.blocks[0][0] && blocks[1] == c.blocks[1][0]) return 90.0 - a;
+        return 1e9;
+    };
+    p.predict_drop = drop_of;
+    pipeline::SearchRuns runs;
+    for (const std::string who : {"ex", "ex", "greedy"})
+        for (const auto& [blocks, a] : configs) {
+            EvaluationRecord r;
+            r.configuration.blocks = {{blocks[0]}, {blocks[1]}};
+            r.key = std::to_string(blocks[0]) + "," + std::to_string(blocks[1]);
+            r.outcome.accuracy = who == "greedy" ? 0.0 : a;  // would spoil every rho if counted
+            r.outcome.power_mw = 10.0 - blocks[0] - blocks[1];
+            runs.evaluated.emplace_back(who, r);
+        }
+    const nlohmann::json j = pipeline::check_predictors(p, {"ex"}, runs);
+    ASSERT_FALSE(j.is_null());
+    EXPECT_EQ(j["configurations"], 5);
+    EXPECT_EQ(j["within_3_points"], 3);  // 90, 89.5, 88
+    std::map<std::string, std::pair<double, double>> rho;
+    for (const auto& r : j["predictors"]) rho[r["predictor"]] = {r["rho_all"], r["rho_within_3_points"]};
+    EXPECT_DOUBLE_EQ(rho.at("drop predictor").first, -1.0);
+    EXPECT_DOUBLE_EQ(rho.at("drop predictor").second, -1.0);
+    // hawx sums 0, 1, 0.5, 6, 1.5 against accuracies 90, 89.5, 88, 10, 85: ranks (1,3,2,5,4)
+    // vs (5,4,3,1,2): d^2 = 16+1+1+16+4 = 38, rho = 1 - 6*38/(5*24) = -0.9
+    EXPECT_NEAR(rho.at("sum of hawx scores").first, -0.9, 1e-12);
+    // within 3 points: sums 0, 1, 0.5 vs 90, 89.5, 88: ranks (1,3,2) vs (3,2,1): rho = -0.5
+    EXPECT_NEAR(rho.at("sum of hawx scores").second, -0.5, 1e-12);
+    // without exhaustive searches there is nothing to check
+    EXPECT_TRUE(pipeline::check_predictors(p, {"none"}, runs).is_null());
+}
+
+// The drop predictor's arithmetic: a configuration's drop is the sum of its layers' drops;
+// below layer granularity each unit carries its score share; a saturated drop (above the cap)
+// is raised to the extrapolation from the layer's most damaging unsaturated block, in
+// proportion to the score sums, only when that is larger.
+TEST(DropPredictor, SumsSharesAndExtrapolatesSaturatedDrops) {
+    // layer 0: blocks EX, A, B, C with drops 0, 1, 30, 80; layer 1: 0, 0.5, 2, 3
+    pipeline::DropPredictor p = pipeline::DropPredictor::from_drops({{0, 1, 30, 80}, {0, 0.5, 2, 3}}, 90.0, 100);
+    Configuration c;
+    c.blocks = {{1}, {2}};
+    EXPECT_DOUBLE_EQ(p.drop(c), 1 + 2);
+    // two units in layer 0 with shares 0.25 / 0.75 under every block
+    Configuration f;
+    f.granularity = Granularity::Filter;
+    f.blocks = {{3, 1}, {0}};
+    const std::vector<std::vector<std::vector<double>>> w = {{{0.25, 0.25, 0.25, 0.25}, {0.75, 0.75, 0.75, 0.75}}, {{1, 1, 1, 1}}};
+    EXPECT_DOUBLE_EQ(p.drop(f, w), 0.25 * 80 + 0.75 * 1);
+    // cap 22.5: layer 0's reference is A (1 point, score 1): B -> max(30, 10) stays, C -> 100;
+    // layer 1 has nothing above the cap
+    EXPECT_EQ(p.extrapolate_saturated({{0, 1, 10, 100}, {0, 1, 2, 3}}, 22.5), 1u);
+    EXPECT_DOUBLE_EQ(p.layer_drop(0, 2), 30.0);
+    EXPECT_DOUBLE_EQ(p.layer_drop(0, 3), 100.0);
+    EXPECT_DOUBLE_EQ(p.layer_drop(1, 3), 3.0);
+    EXPECT_THROW(p.drop(f), Error);  // units without weights
 }

@@ -101,6 +101,7 @@ void write_outputs(const Experiment& ex, const RunFolder& folder, CostModel& cos
         // under finetune_in_loop an evaluation is a fine-tune and a validation pass (eq. 8)
         if (b.finetune_in_loop) results["timing"]["t_eval_without_finetune_s"] = b.t_eval;
     }
+    if (!runs.predictor_check.is_null()) results["predictor_check"] = runs.predictor_check;
     // Per-block cost rows for Timeloop/Accelergy (blocks without a positive delay are skipped).
     std::vector<AccelergyRow> arows;
     for (std::size_t i = 0; i < ex.blocks.names.size(); ++i)

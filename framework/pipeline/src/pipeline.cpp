@@ -177,9 +177,12 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
             if (static_cast<int>(b) != ex.blocks.exact_block) blocks.push_back(static_cast<int>(b));
         predictor.emplace(DropPredictor::measure(net, eng, predictor_images, 0, spec, ex.spec->batch_size, blocks,
                                                  ex.blocks.exact_index));
+        // Drops beyond a quarter of the accuracy are saturated (see extrapolate_saturated).
+        const std::size_t raised = predictor->extrapolate_saturated(layer_score_sums(problem),
+                                                                    0.25 * predictor->exact_accuracy());
         std::printf("drop predictor: every block in every layer on %zu training images (%zu passes, %.2f s; "
-                    "int8-exact accuracy there %.2f%%)\n",
-                    predictor->images(), predictor->passes(), seconds_since(t), predictor->exact_accuracy());
+                    "int8-exact accuracy there %.2f%%; %zu saturated drops extrapolated by score)\n",
+                    predictor->images(), predictor->passes(), seconds_since(t), predictor->exact_accuracy(), raised);
         std::fflush(stdout);
     };
     problem.predict_drop = [&](const Configuration& c) {
@@ -225,8 +228,12 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         eng.set_assignment(engine::to_assignment(c));
         return evaluator.evaluate(w.md.data.test, w.test_n);
     };
-    const SearchRuns runs = run_searches(ex, problem, evaluate, test, base, costs, *folder,
-                                         ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score}, finetuner ? &finetuning : nullptr);
+    SearchRuns runs = run_searches(ex, problem, evaluate, test, base, costs, *folder,
+                                   ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score}, finetuner ? &finetuning : nullptr);
+    std::vector<std::string> exhaustive;
+    for (const ResolvedComponent& sc : ex.resolved().searches)
+        if (sc.ref.component == "search.exhaustive") exhaustive.push_back(sc.ref.name);
+    runs.predictor_check = check_predictors(problem, exhaustive, runs);
     mpi::stop_workers();
     base.t_finetune = evaluator.mean_finetune_seconds();
     base.finetune_in_loop = in_loop;

@@ -33,9 +33,15 @@ public:
         return {"hawx-predict", Kind::Search, "1.0",
                 "the predicted Pareto front of summed single-layer drops (measured on training images), bracketed with "
                 "real evaluations at the calibrated crossing, then the cheaper neighbours of what was evaluated",
-                {ParamSpec::integer("evaluations", "evaluation budget").with_default(5).in_range(1, 1e6)}};
+                {ParamSpec::integer("evaluations", "evaluation budget").with_default(5).in_range(1, 1e6),
+                 ParamSpec::string("front",
+                                   "below layer granularity, the predicted front's steps: layer (every unit of a "
+                                   "layer on one block; units differ only in the refinement) or unit")
+                     .with_default("layer")
+                     .one_of({"layer", "unit"})}};
     }
-    explicit HawxPredict(const Params& p) : budget_(static_cast<std::size_t>(p.get_int("evaluations"))) {}
+    explicit HawxPredict(const Params& p)
+        : budget_(static_cast<std::size_t>(p.get_int("evaluations"))), per_layer_(p.get_string("front") == "layer") {}
 
     void start(const SearchProblem& problem) override {
         p_ = problem;
@@ -138,7 +144,21 @@ private:
     // over hundreds of units are thinned).
     void build_front() {
         front_.clear();
-        const std::size_t U = layout_.total, B = p_.block_names.size();
+        const std::size_t B = p_.block_names.size();
+        // The front's steps: every unit, or (front = layer) every layer with all its units on
+        // one block, their drops and costs summed.
+        std::vector<std::pair<std::size_t, std::size_t>> groups;  // unit ranges
+        for (std::size_t l = 0; l < p_.layers.size(); ++l) {
+            if (per_layer_) groups.emplace_back(layout_.offset[l], layout_.offset[l] + layout_.units[l]);
+            else
+                for (std::size_t u = 0; u < layout_.units[l]; ++u)
+                    groups.emplace_back(layout_.offset[l] + u, layout_.offset[l] + u + 1);
+        }
+        const std::size_t U = groups.size();
+        std::vector<std::vector<double>> gd(U, std::vector<double>(B, 0.0)), gc = gd;
+        for (std::size_t g = 0; g < U; ++g)
+            for (std::size_t i = groups[g].first; i < groups[g].second; ++i)
+                for (std::size_t b = 0; b < B; ++b) gd[g][b] += d_[i][b], gc[g][b] += c_[i][b];
         const double dmax = 20.0 * std::max(allowed_drop_, 0.05);
         constexpr std::size_t kStates = 4000;
         struct State {
@@ -154,7 +174,7 @@ private:
             const auto& prev = stages[i];
             for (std::size_t s = 0; s < prev.size(); ++s)
                 for (std::size_t b = 0; b < B; ++b) {
-                    const State n{prev[s].drop + d_[i][b], prev[s].cost + c_[i][b], s, static_cast<int>(b)};
+                    const State n{prev[s].drop + gd[i][b], prev[s].cost + gc[i][b], s, static_cast<int>(b)};
                     if (n.drop <= dmax) next.push_back(n);
                 }
             std::sort(next.begin(), next.end(), [](const State& a, const State& b) {
@@ -177,11 +197,12 @@ private:
             stages[i + 1] = std::move(pareto);
         }
         for (std::size_t s = 0; s < stages[U].size(); ++s) {
-            Point pt{stages[U][s].drop, stages[U][s].cost, std::vector<int>(U)};
+            Point pt{stages[U][s].drop, stages[U][s].cost, std::vector<int>(layout_.total)};
             std::size_t at = s;
-            for (std::size_t i = U; i-- > 0;) {
-                pt.flat[i] = stages[i + 1][at].block;
-                at = stages[i + 1][at].parent;
+            for (std::size_t g = U; g-- > 0;) {
+                std::fill(pt.flat.begin() + static_cast<std::ptrdiff_t>(groups[g].first),
+                          pt.flat.begin() + static_cast<std::ptrdiff_t>(groups[g].second), stages[g + 1][at].block);
+                at = stages[g + 1][at].parent;
             }
             front_.push_back(std::move(pt));
         }
@@ -243,6 +264,7 @@ private:
     }
 
     std::size_t budget_;
+    bool per_layer_;
     SearchProblem p_;
     UnitLayout layout_{SearchProblem{}};
     std::vector<std::vector<double>> d_, c_;  // per unit and block: predicted drop, marginal cost

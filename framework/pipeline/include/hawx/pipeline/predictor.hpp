@@ -33,6 +33,18 @@ public:
                                  const InputSpec& spec, std::size_t batch_size, const std::vector<int>& blocks,
                                  int exact);
 
+    /// Saturation: a block that costs a layer more than `cap` points has collapsed the network
+    /// on its own, and its measured drop (at most the distance to chance) says nothing about
+    /// how much a few of the layer's units with that block cost. For such blocks the drop is
+    /// extrapolated from the layer's most damaging block measured below `cap`, in proportion to
+    /// the layers' score sums (`layer_score_sums[l][b]`), when that is larger than measured.
+    /// Returns the number of (layer, block) drops raised.
+    std::size_t extrapolate_saturated(const std::vector<std::vector<double>>& layer_score_sums, double cap);
+
+    /// A predictor from known single-layer drops (drops[layer][block], points), e.g. measured
+    /// elsewhere or in tests.
+    static DropPredictor from_drops(std::vector<std::vector<double>> drops, double exact_accuracy, std::size_t images);
+
     std::size_t images() const { return images_; }
     /// Forward passes the measurement took (each over images() images).
     std::size_t passes() const { return passes_; }
@@ -52,9 +64,13 @@ private:
     std::size_t images_ = 0, passes_ = 0;
 };
 
-/// weights[l][u][b]: unit u's share of layer l's score sum under block b (equal shares where
-/// the layer's sum is 0 or no metric ran): how DropPredictor::drop splits a layer's drop
-/// between its units below layer granularity.
+/// weights[l][u][b]: how DropPredictor::drop splits layer l's drop under block b between its
+/// units below layer granularity: half by unit u's share of the layer's score sum, half
+/// evenly (all evenly where the layer's sum is 0 or no metric ran).
 std::vector<std::vector<std::vector<double>>> unit_score_shares(const SearchProblem& problem);
+
+/// sums[l][b]: layer l's score sum under block b (its units' score sums added; empty rows
+/// when no metric ran).
+std::vector<std::vector<double>> layer_score_sums(const SearchProblem& problem);
 
 }  // namespace hawx::pipeline

@@ -73,7 +73,19 @@ struct SearchRuns {
     /// Every evaluation of every search, with the strategy's name (Pareto sets).
     std::vector<std::pair<std::string, EvaluationRecord>> evaluated;
     nlohmann::json summary = nlohmann::json::array();  ///< results.json "searches"
+    nlohmann::json predictor_check;                     ///< results.json "predictor_check" (null: none)
 };
+
+/// How well the predictors rank configurations (issue 17): when the searches named in
+/// `exhaustive` (search.exhaustive entries) evaluated configurations, Spearman's rho (ties at
+/// their mean rank) between each predictor of the drop and the validation accuracy over every
+/// distinct configuration they evaluated, and over those within 3 points of the baseline:
+/// the drop predictor (problem.predict_drop; measured now if no strategy asked for it yet),
+/// the summed hawx scores (score sums) and the configuration's power negated (the cost alone).
+/// Negative is good; issue 17 asks for <= -0.90. Printed; returned for results.json (null
+/// when no exhaustive search ran or it evaluated fewer than 3 configurations).
+nlohmann::json check_predictors(const SearchProblem& problem, const std::vector<std::string>& exhaustive,
+                                const SearchRuns& runs);
 
 /// Test accuracy of a configuration (the answer of a search).
 using TestEvaluator = std::function<zoo::EvalResult(const Configuration&)>;
