@@ -252,6 +252,13 @@ TEST_F(BadInput, ManifestZeroRepresentatives) {
                              {"profiling", "'representatives' must be in [1, 100000], got 0"});
 }
 
+TEST_F(BadInput, ManifestZeroPredictorImages) {
+    expect_manifest_rejected(R"({"hawx": 1, "name": "t", "profiling": {"predictor_images": 0}})",
+                             {"profiling", "'predictor_images' must be in [1, "});
+    expect_manifest_rejected(R"({"hawx": 1, "name": "t", "profiling": {"predictor_images": 2.5}})",
+                             {"profiling", "'predictor_images'"});
+}
+
 TEST_F(BadInput, ManifestUnknownGranularity) {
     expect_manifest_rejected(R"({"hawx": 1, "name": "t", "exploration": {"granularity": "pixel"}})",
                              {"'granularity' must be one of layer, filter, got 'pixel'"});
