@@ -236,13 +236,28 @@ TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
             return d;
         };
         const auto opt = synthetic::brute_force(s);
+        // the cheapest layer-uniform configuration meeting the threshold (4^3 of them)
+        double layer_opt = INFINITY;
+        for (int code = 0; code < 64; ++code) {
+            Configuration c;
+            c.granularity = Granularity::Filter;
+            for (std::size_t l = 0, k = static_cast<std::size_t>(code); l < 3; ++l, k /= 4)
+                c.blocks.push_back(std::vector<int>(s.drop[l].size(), static_cast<int>(k % 4)));
+            if (s.accuracy(c) >= s.problem.accuracy_threshold)
+                layer_opt = std::min(layer_opt, *configuration_cost(s.problem, c).power_mw);
+        }
         for (const std::string front : {"layer", "unit"}) {
             const StrategyRun r = run(pm, s, "search.hawx-predict", {{"front", front}});
             ASSERT_TRUE(r.result.best);
             EXPECT_LE(r.result.full_evaluations, 5u);
             EXPECT_LE(r.power, 1.01 * opt.power) << "threshold drop " << drop << ", front " << front;
-            std::printf("[predict filter, %s front] drop %.1f: power / optimum = %.4f, %llu evaluations\n", front.c_str(),
-                        drop, r.power / opt.power, static_cast<unsigned long long>(r.result.full_evaluations));
+            // never above the layer-level optimum, below it where a filter mix is cheaper
+            EXPECT_LE(r.power, layer_opt + 1e-9) << "threshold drop " << drop << ", front " << front;
+            if (opt.power < layer_opt - 1e-9) EXPECT_LT(r.power, layer_opt) << "threshold drop " << drop << ", front " << front;
+            std::printf("[predict filter, %s front] drop %.1f: power / optimum = %.4f (layer-level optimum / optimum "
+                        "%.4f), %llu evaluations\n",
+                        front.c_str(), drop, r.power / opt.power, layer_opt / opt.power,
+                        static_cast<unsigned long long>(r.result.full_evaluations));
         }
     }
     const auto none = synthetic::make(Granularity::Layer, 4, 1.0);
@@ -252,6 +267,63 @@ TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("needs the drop predictor"), std::string::npos) << e.what();
     }
+}
+
+// Below layer granularity hawx-predict brackets on layer-uniform configurations, then splits
+// the failing step: the first configuration that is not layer-uniform is the bracket's lower
+// end (cheapest layer-uniform one that met the threshold) with half of the units where it
+// differs from the upper end (cheapest layer-uniform miss below it) moved to that end's blocks.
+TEST(Strategies, PredictSplitsTheFailingStepByFilters) {
+    PluginManager pm(plugin_search_path({}));
+    std::size_t splits = 0;
+    for (double drop : {0.5, 1.0, 2.0}) {
+        auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {6, 8, 4}, {9, 18, 12});
+        const auto drops = s.drop;
+        s.problem.predict_drop = [drops](const Configuration& c) {
+            double d = 0;
+            for (std::size_t l = 0; l < c.blocks.size(); ++l)
+                for (std::size_t u = 0; u < c.blocks[l].size(); ++u)
+                    d += 0.7 * drops[l][u][static_cast<std::size_t>(c.blocks[l][u])];
+            return d;
+        };
+        const StrategyRun r = run(pm, s, "search.hawx-predict", {{"evaluations", 8}});
+        const auto uniform = [](const Configuration& c) {
+            return std::all_of(c.blocks.begin(), c.blocks.end(), [](const std::vector<int>& l) {
+                return std::all_of(l.begin(), l.end(), [&](int b) { return b == l[0]; });
+            });
+        };
+        const auto& ev = r.result.evaluations;
+        std::size_t first = 0;
+        while (first < ev.size() && uniform(ev[first].configuration)) ++first;
+        if (first == ev.size()) continue;  // the bracket used the whole budget
+        const Configuration* lo = nullptr;
+        const Configuration* hi = nullptr;
+        double lo_cost = INFINITY, hi_cost = -INFINITY;
+        for (std::size_t i = 0; i < first; ++i) {
+            const double c = *ev[i].outcome.power_mw;
+            if (ev[i].outcome.accuracy >= s.problem.accuracy_threshold) {
+                if (c < lo_cost) lo_cost = c, lo = &ev[i].configuration;
+            }
+        }
+        for (std::size_t i = 0; i < first; ++i) {
+            const double c = *ev[i].outcome.power_mw;
+            if (ev[i].outcome.accuracy < s.problem.accuracy_threshold && c < lo_cost && c > hi_cost)
+                hi_cost = c, hi = &ev[i].configuration;
+        }
+        ASSERT_TRUE(lo && hi) << "drop " << drop;
+        std::size_t differ = 0, moved = 0;
+        const Configuration& x = ev[first].configuration;
+        for (std::size_t l = 0; l < x.blocks.size(); ++l)
+            for (std::size_t u = 0; u < x.blocks[l].size(); ++u) {
+                const int a = lo->blocks[l][u], b = hi->blocks[l][u], v = x.blocks[l][u];
+                EXPECT_TRUE(v == a || v == b) << "drop " << drop;
+                differ += a != b;
+                moved += a != b && v == b;
+            }
+        EXPECT_EQ(moved, differ / 2) << "drop " << drop;
+        ++splits;
+    }
+    EXPECT_GE(splits, 1u);
 }
 
 // Greedy re-implemented naively: its evaluations must be exactly what the algorithm implies.
