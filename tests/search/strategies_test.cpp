@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <random>
 
 #include <hawx/framework/config_string.hpp>
@@ -45,6 +46,16 @@ StrategyRun run(PluginManager& pm, const synthetic::Synthetic& s, const std::str
 }
 
 const double kDrops[] = {0.5, 1.0, 2.0};
+
+// A drop predictor that sees every unit's true drop times `scale`.
+std::function<double(const Configuration&)> scaled_predictor(const synthetic::Synthetic& s, double scale) {
+    return [drops = s.drop, scale](const Configuration& c) {
+        double d = 0;
+        for (std::size_t l = 0; l < c.blocks.size(); ++l)
+            for (std::size_t u = 0; u < c.blocks[l].size(); ++u) d += scale * drops[l][u][static_cast<std::size_t>(c.blocks[l][u])];
+        return d;
+    };
+}
 
 TEST(Strategies, ExhaustiveFindsTheBruteForceOptimum) {
     PluginManager pm(plugin_search_path({}));
@@ -208,12 +219,7 @@ TEST(Strategies, PredictWithAnExactPredictorFindsTheOptimum) {
         for (double drop : {0.25, 0.5, 1.0, 2.0}) {
             auto s = synthetic::random_ladder(seed, drop, 0.0);
             s.curvature = 0;
-            const auto drops = s.drop;
-            s.problem.predict_drop = [drops](const Configuration& c) {
-                double d = 0;
-                for (std::size_t l = 0; l < c.blocks.size(); ++l) d += 0.5 * drops[l][0][static_cast<std::size_t>(c.blocks[l][0])];
-                return d;
-            };
+            s.problem.predict_drop = scaled_predictor(s, 0.5);
             const auto opt = synthetic::brute_force(s);
             const StrategyRun r = run(pm, s, "search.hawx-predict");
             ASSERT_TRUE(r.result.best);
@@ -227,14 +233,7 @@ TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
     for (double drop : kDrops) {
         // 7 filters, 4 blocks; the predictor sees each filter's drop at 0.7x
         auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {2, 3, 2}, {9, 18, 12});
-        const auto drops = s.drop;
-        s.problem.predict_drop = [drops](const Configuration& c) {
-            double d = 0;
-            for (std::size_t l = 0; l < c.blocks.size(); ++l)
-                for (std::size_t u = 0; u < c.blocks[l].size(); ++u)
-                    d += 0.7 * drops[l][u][static_cast<std::size_t>(c.blocks[l][u])];
-            return d;
-        };
+        s.problem.predict_drop = scaled_predictor(s, 0.7);
         const auto opt = synthetic::brute_force(s);
         // the cheapest layer-uniform configuration meeting the threshold (4^3 of them)
         double layer_opt = INFINITY;
@@ -278,14 +277,7 @@ TEST(Strategies, PredictSplitsTheFailingStepByFilters) {
     std::size_t splits = 0;
     for (double drop : {0.5, 1.0, 2.0}) {
         auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {6, 8, 4}, {9, 18, 12});
-        const auto drops = s.drop;
-        s.problem.predict_drop = [drops](const Configuration& c) {
-            double d = 0;
-            for (std::size_t l = 0; l < c.blocks.size(); ++l)
-                for (std::size_t u = 0; u < c.blocks[l].size(); ++u)
-                    d += 0.7 * drops[l][u][static_cast<std::size_t>(c.blocks[l][u])];
-            return d;
-        };
+        s.problem.predict_drop = scaled_predictor(s, 0.7);
         const StrategyRun r = run(pm, s, "search.hawx-predict", {{"evaluations", 8}});
         const auto uniform = [](const Configuration& c) {
             return std::all_of(c.blocks.begin(), c.blocks.end(), [](const std::vector<int>& l) {
