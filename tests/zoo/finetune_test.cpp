@@ -342,6 +342,84 @@ void check_dense_slope_gradient(bool is_signed) {
 TEST(Finetune, SlopeGradientOfAGroupedConvolutionMatchesTheDenseTables) { check_dense_slope_gradient(true); }
 TEST(Finetune, UnsignedSlopeGradientWithZeroPointsMatchesTheDenseTables) { check_dense_slope_gradient(false); }
 
+// A truncated multiplier's slope has rank 1 + (k - 1) inside the operand range and one more
+// with the one-sided differences at its two ends: the interior factors need a term fewer, and
+// the end rows are added product by product. Checked on a fully connected layer (the conv
+// layers above take the same path) whose activations and weights hold every end code they
+// can: the clip of the activation range and each filter's extreme weights.
+void check_dense_linear_slope(bool is_signed) {
+    const auto t3 = compile_block(P<blocks::TruncatedMul>().b("signed", is_signed).i("k", 3).make(), "T3");
+    const SlopeFactors f = factor_slopes(*t3, 16);
+    ASSERT_TRUE(f.interior.has_value());
+    EXPECT_EQ(f.terms(), 4);
+    EXPECT_EQ(f.interior->terms(), 3);
+    EXPECT_LT(f.dropped_a + f.dropped_w + f.interior->dropped_a + f.interior->dropped_w, 1e-6);
+    ASSERT_EQ(f.interior->ends_a.size(), 2u);
+    LayerDesc d;
+    d.index = 1;
+    d.linear = true;
+    d.in_channels = 40;
+    d.out_channels = 5;
+    EngineOptions o;
+    o.threads = 2;
+    o.slope_rank = 16;
+    o.gradient = GradientRule::SlopeTable;
+    const BlockLibrary lib = {exact_block(is_signed), t3};
+    Engine eng(lib, o);
+    torch::manual_seed(11);
+    const std::int64_t N = 16, C = 40, F = 5;
+    at::Tensor x0 = torch::randn({N, C});
+    x0[0][0] = x0.abs().max() + 0.5;  // the largest magnitude positive: the top code is used
+    const at::Tensor w0 = torch::randn({F, C}) * 0.3;
+    const at::Tensor bias = torch::zeros({F});
+    eng.begin_calibration();
+    eng.forward(d, x0, w0, bias);
+    eng.finish_calibration();
+    const ActQuant aq = eng.act_quant(1, is_signed);
+    const WeightQuant wq = quantize_weights(w0, is_signed, "w");
+    const at::Tensor a_codes = quantize_codes(x0, aq, "x"), w_codes = wq.codes;
+    const std::uint8_t top = is_signed ? 127 : 255;
+    ASSERT_GT((a_codes == top).sum().item<std::int64_t>(), 0);
+    ASSERT_GE((w_codes == top).sum().item<std::int64_t>(), is_signed ? 1 : F);
+    if (!is_signed) ASSERT_GE((w_codes == 0).sum().item<std::int64_t>(), F);  // each filter's minimum
+    const auto values = [&](const at::Tensor& c) { return is_signed ? c.view(at::kChar).to(at::kFloat) : c.to(at::kFloat); };
+    const at::Tensor av = values(a_codes), wv = values(w_codes);
+    const at::Tensor ea = error_slope(*t3, true).to(at::kFloat).reshape({-1});
+    const at::Tensor ew = error_slope(*t3, false).to(at::kFloat).reshape({-1});
+    const at::Tensor g = torch::randn({N, F});
+    ModelAssignment m;
+    m.layers = {{Granularity::Filter, {1, 0, 1, 1, 1}}};
+    eng.set_assignment(m);
+    eng.set_mode(Mode::Train);
+    const at::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    (eng.forward(d, x, w, bias) * g).sum().backward();
+    at::Tensor gx = torch::zeros({N, C}), gw = torch::zeros({F, C});
+    const float za = static_cast<float>(aq.zero);
+    for (std::int64_t fi = 0; fi < F; ++fi) {
+        const bool approx = fi != 1;
+        const at::Tensor idx = a_codes.to(at::kLong) * 256 + w_codes[fi].to(at::kLong).view({1, C});  // [N, C]
+        const at::Tensor sa = approx ? at::take(ea, idx) : torch::zeros({N, C});
+        const at::Tensor sw = approx ? at::take(ew, idx) : torch::zeros({N, C});
+        const at::Tensor gf = g.select(1, fi).unsqueeze(1);  // [N, 1]
+        const float zw = static_cast<float>(wq.zero[static_cast<std::size_t>(fi)]);
+        gx += gf * wq.scale[static_cast<std::size_t>(fi)] * (wv[fi].view({1, C}) - zw + sa);
+        gw[fi] = (gf * aq.scale * (av - za + sw)).sum(0);
+    }
+    // The activation quantizer passes the gradient where it does not clip.
+    const float lo = (static_cast<float>(aq.qmin) - za - 0.5f) * aq.scale, hi = (static_cast<float>(aq.qmax) - za + 0.5f) * aq.scale;
+    gx = at::where((x0 >= lo).logical_and(x0 <= hi), gx, torch::zeros_like(gx));
+    const auto rel = [](const at::Tensor& got, const at::Tensor& want) {
+        return ((got - want).abs().max() / want.abs().max()).item<double>();
+    };
+    EXPECT_LT(rel(x.grad(), gx), 1e-4);
+    EXPECT_LT(rel(w.grad(), gw), 1e-4);
+}
+
+TEST(Finetune, SlopeGradientOfALinearLayerWithEndCodesMatchesTheDenseTables) {
+    check_dense_linear_slope(true);
+    check_dense_linear_slope(false);
+}
+
 zoo::TrainOptions adam(int epochs, const std::string& state) {
     zoo::TrainOptions o = sgd(epochs);
     o.optimizer = "adam";

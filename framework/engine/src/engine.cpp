@@ -9,9 +9,11 @@
 #include "hawx/framework/text.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <list>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 namespace hawx::engine {
@@ -292,20 +294,52 @@ const SlopeFactors& Engine::slope_factors(int block) {
 
 namespace {
 
+// Items per parallel task for loops of `per_item` elements each: small layers run inline,
+// where waking the other thread cost more than the work (LeNet-5's layers).
+std::int64_t grain_for(std::int64_t per_item) { return std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(1, per_item)); }
+
 // out[(j*S + t)*inner + i] = tables[t*256 + codes[j*inner + i]] for j < rows, t < S, i < inner:
 // every slot t of an operand's codes in one pass, laid out as the stacked backward's channels.
 void lookup_slots(const std::uint8_t* codes, const float* tables, std::int64_t rows, std::int64_t S,
                   std::int64_t inner, float* out) {
-    at::parallel_for(0, rows * S * inner, 1 << 14, [&](std::int64_t b, std::int64_t e) {
-        while (b < e) {
-            const std::int64_t js = b / inner, i0 = b % inner, i1 = std::min(inner, i0 + (e - b));
-            const std::uint8_t* __restrict c = codes + (js / S) * inner;
-            const float* __restrict tab = tables + (js % S) * 256;
-            float* __restrict o = out + js * inner;
-            for (std::int64_t i = i0; i < i1; ++i) o[i] = tab[c[i]];
-            b += i1 - i0;
+    // Whole rows per task: no index arithmetic per element (a first layer has 1-3 channels,
+    // where dividing per element cost more than the lookups).
+    at::parallel_for(0, rows, grain_for(S * inner),
+                     [&](std::int64_t b, std::int64_t e) {
+                         for (std::int64_t j = b; j < e; ++j) {
+                             const std::uint8_t* __restrict c = codes + j * inner;
+                             for (std::int64_t t = 0; t < S; ++t) {
+                                 const float* __restrict tab = tables + t * 256;
+                                 float* __restrict o = out + (j * S + t) * inner;
+                                 for (std::int64_t i = 0; i < inner; ++i) o[i] = tab[c[i]];
+                             }
+                         }
+                     });
+}
+
+// Where `codes` (n bytes) holds one of the ends' codes, in increasing order: memchr finds the
+// rare end codes at memory speed.
+std::vector<std::int64_t> positions_of(const std::uint8_t* codes, std::int64_t n, const std::vector<SlopeEnd>& ends) {
+    std::vector<std::int64_t> out;
+    for (const SlopeEnd& e : ends) {
+        const std::uint8_t* p = codes;
+        const std::uint8_t* const stop = codes + n;
+        while (p < stop) {
+            const void* hit = std::memchr(p, static_cast<int>(e.code), static_cast<std::size_t>(stop - p));
+            if (hit == nullptr) break;
+            const auto* h = static_cast<const std::uint8_t*>(hit);
+            out.push_back(h - codes);
+            p = h + 1;
         }
-    });
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+const std::vector<float>& end_row(const std::vector<SlopeEnd>& ends, std::uint32_t code) {
+    for (const SlopeEnd& e : ends)
+        if (e.code == code) return e.row;
+    throw Error("slope end row: no row for code " + std::to_string(code));
 }
 
 // The backward pass of one approximate layer in Train mode. The gradient through each product
@@ -335,7 +369,7 @@ struct TrainBackward : public torch::autograd::Node {
     std::uint32_t zero_code = 0;  // its code (what padding holds)
     bool any_weight_zero = false;
     struct Slope {
-        const SlopeFactors* factors;
+        const SlopeSides* factors;  // the whole table's, or its interior's with end rows
         at::Tensor mask;  // undefined: every weight of the layer
     };
     std::vector<Slope> slopes;
@@ -351,67 +385,200 @@ struct TrainBackward : public torch::autograd::Node {
         return {std::get<0>(r), std::get<1>(r)};
     }
 
+    // The slope rows kept outside the factors (SlopeSides::ends_a / ends_w), added product by
+    // product where an operand holds an end code: activations at the clip of their range (only
+    // where the quantizer passes the gradient), weights at a filter's extreme codes. Both are
+    // rare, so each costs a sum over one position's filters or one weight's positions.
+    void add_end_rows(const at::Tensor& g, const at::Tensor& g_first, at::Tensor* gx_cl, at::Tensor* gw) const {
+        const bool conv = !layer.linear;
+        const std::int64_t N = codes.size(0), C = codes.size(1), F = w_codes.size(0), w_inner = w_codes.numel() / F;
+        const std::int64_t H = conv ? codes.size(2) : 1, W = conv ? codes.size(3) : 1;
+        const std::int64_t OH = conv ? g.size(2) : 1, OW = conv ? g.size(3) : 1;
+        const std::int64_t G = conv ? layer.groups : 1, Cg = C / G, Fg = F / G;
+        const std::int64_t kh = conv ? layer.kernel[0] : 1, kw = conv ? layer.kernel[1] : 1;
+        const std::int64_t sh = conv ? layer.stride[0] : 1, sw = conv ? layer.stride[1] : 1;
+        const std::int64_t ph = conv ? layer.padding[0] : 0, pw = conv ? layer.padding[1] : 0;
+        const std::int64_t dh = conv ? layer.dilation[0] : 1, dw = conv ? layer.dilation[1] : 1;
+        const float* gp = g.data_ptr<float>();  // [N, OH, OW, F] (channels last) or [N, F]
+        const float* gf = g_first.data_ptr<float>();  // [N, F, OH, OW] or [N, F]
+        const std::uint8_t* cp = codes.data_ptr<std::uint8_t>();  // [N, C, H, W]
+        const std::uint8_t* wcp = w_codes.data_ptr<std::uint8_t>();
+        const float* xv = x.data_ptr<float>();
+        const float* ws = w_scale.data_ptr<float>();
+        for (const Slope& s : slopes) {
+            const SlopeSides& f = *s.factors;
+            if (f.ends_a.empty() && f.ends_w.empty()) continue;
+            const at::Tensor mk = s.mask.defined() ? s.mask.contiguous() : at::Tensor();
+            const float* mp = mk.defined() ? mk.data_ptr<float>() : nullptr;
+            const bool per_filter = mk.defined() && mk.numel() == F;
+            const auto mask_at = [&](std::int64_t fi, std::int64_t k) {
+                return !mp ? 1.0f : per_filter ? mp[fi] : mp[fi * w_inner + k];
+            };
+            if (gx_cl != nullptr && !f.ends_a.empty()) {
+                float* out = gx_cl->data_ptr<float>();  // [N, H, W, C]
+                const std::vector<std::int64_t> hits = positions_of(cp, N * C * H * W, f.ends_a);
+                at::parallel_for(0, static_cast<std::int64_t>(hits.size()), 64, [&](std::int64_t hb, std::int64_t he) {
+                    for (std::int64_t h = hb; h < he; ++h) {
+                        const std::int64_t at_in = hits[static_cast<std::size_t>(h)];
+                        if (!(xv[at_in] >= pass_lo && xv[at_in] <= pass_hi)) continue;
+                        const std::vector<float>& row = end_row(f.ends_a, cp[at_in]);
+                        const std::int64_t xx = at_in % W, y = (at_in / W) % H, c = (at_in / (W * H)) % C, n = at_in / (W * H * C);
+                        const std::int64_t grp = c / Cg, cg = c % Cg;
+                        double sum = 0;
+                        for (std::int64_t i = 0; i < kh; ++i) {
+                            const std::int64_t ty = y + ph - i * dh;
+                            if (ty < 0 || ty % sh != 0 || ty / sh >= OH) continue;
+                            for (std::int64_t j = 0; j < kw; ++j) {
+                                const std::int64_t tx = xx + pw - j * dw;
+                                if (tx < 0 || tx % sw != 0 || tx / sw >= OW) continue;
+                                const float* go = gp + ((n * OH + ty / sh) * OW + tx / sw) * F;
+                                const std::int64_t k = (cg * kh + i) * kw + j;
+                                for (std::int64_t fi = grp * Fg; fi < (grp + 1) * Fg; ++fi)
+                                    sum += static_cast<double>(go[fi]) * ws[fi] * mask_at(fi, k) * row[wcp[fi * w_inner + k]];
+                            }
+                        }
+                        out[((n * H + y) * W + xx) * C + c] += static_cast<float>(sum);
+                    }
+                });
+            }
+            if (gw != nullptr && !f.ends_w.empty()) {
+                float* out = gw->data_ptr<float>();  // [F, w_inner]
+                const std::vector<std::int64_t> hits = positions_of(wcp, F * w_inner, f.ends_w);
+                at::parallel_for(0, static_cast<std::int64_t>(hits.size()), 1, [&](std::int64_t hb, std::int64_t he) {
+                    for (std::int64_t h = hb; h < he; ++h) {
+                        const std::int64_t at_w = hits[static_cast<std::size_t>(h)];
+                        const std::int64_t fi = at_w / w_inner, k = at_w % w_inner;
+                        const float m = mask_at(fi, k);
+                        if (m == 0.0f) continue;
+                        const std::vector<float>& row = end_row(f.ends_w, wcp[at_w]);
+                        const std::int64_t c = (fi / Fg) * Cg + k / (kh * kw), i = (k / kw) % kh, j = k % kw;
+                        // The output columns whose input column lies inside the image.
+                        const auto floor_div = [](std::int64_t p, std::int64_t q) { return p >= 0 ? p / q : -((-p + q - 1) / q); };
+                        const std::int64_t ox0 = std::clamp<std::int64_t>(-floor_div(j * dw - pw, sw), 0, OW);
+                        const std::int64_t ox1 = std::clamp<std::int64_t>(floor_div(W - 1 + pw - j * dw, sw) + 1, ox0, OW);
+                        const float pad = row[zero_code];
+                        double sum = 0;
+                        for (std::int64_t n = 0; n < N; ++n)
+                            for (std::int64_t oy = 0; oy < OH; ++oy) {
+                                const std::int64_t y = oy * sh - ph + i * dh;
+                                const float* __restrict gr = gf + ((n * F + fi) * OH + oy) * OW;
+                                float acc = 0;
+                                if (y < 0 || y >= H) {
+                                    for (std::int64_t ox = 0; ox < OW; ++ox) acc += gr[ox] * pad;
+                                } else {
+                                    const std::uint8_t* __restrict ar = cp + ((n * C + c) * H + y) * W - pw + j * dw;
+                                    for (std::int64_t ox = 0; ox < ox0; ++ox) acc += gr[ox] * pad;
+                                    for (std::int64_t ox = ox0; ox < ox1; ++ox) acc += gr[ox] * row[ar[ox * sw]];
+                                    for (std::int64_t ox = ox1; ox < OW; ++ox) acc += gr[ox] * pad;
+                                }
+                                sum += acc;
+                            }
+                        out[at_w] += static_cast<float>(sum * act_scale * m);
+                    }
+                });
+            }
+        }
+    }
+
     torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
         const bool want_x = should_compute_output(0), want_w = should_compute_output(1);
         const bool conv = !layer.linear;
         const auto cl = at::MemoryFormat::ChannelsLast;
         const at::Tensor g = conv ? grads[0].contiguous(cl) : grads[0].contiguous();
-        // Slot tables and weight-side tensors.
-        std::vector<float> act_in, act_out, at_zero;  // per slot: stacked input, gx weight; r_t(zc)
-        std::vector<at::Tensor> w_in, w_out;  // undefined w_out: all ones
-        at::Tensor zeros;
-        const auto zero_w = [&] {
-            if (!zeros.defined()) zeros = at::zeros(w_codes.sizes(), at::kFloat);
-            return zeros;
+        // Slot tables: per slot t, the activation side's stacked input (r_t(a) - r_t(zc)) * s_a
+        // and gx weight p_t(a); the weight side's tables q_t(w) (stacked weight, times the
+        // filter's scale) and s_t(w) (gw weight), each masked to the slot's block's weights.
+        struct Slot {
+            const float* q = nullptr;  // nullptr: zero (no activation-side term in this slot)
+            const float* s = nullptr;  // nullptr: zero (no weight-side term)
+            bool s_ones = false;       // s_t = 1 everywhere and no mask
+            float rz = 0;              // r_t(zc)
+            const float* mask = nullptr;
+            bool mask_per_filter = false;
         };
+        std::vector<float> act_in, act_out;
+        std::vector<Slot> slot;
+        std::vector<at::Tensor> masks;  // keep the contiguous masks alive
         const std::uint8_t* wcp = w_codes.data_ptr<std::uint8_t>();
         const std::int64_t F = w_codes.size(0), w_inner = w_codes.numel() / F;
-        // A 256-entry table at every weight code, times the filter's scale if asked.
-        const auto weight_lookup = [&](const float* table, bool scaled) {
-            at::Tensor out = at::empty(w_codes.sizes(), at::kFloat);
-            float* o = out.data_ptr<float>();
-            const float* sc = w_scale.data_ptr<float>();
-            at::parallel_for(0, F, 1, [&](std::int64_t b, std::int64_t e) {
-                for (std::int64_t f = b; f < e; ++f) {
-                    const float m = scaled ? sc[f] : 1.0f;
-                    for (std::int64_t i = 0; i < w_inner; ++i) o[f * w_inner + i] = table[wcp[f * w_inner + i]] * m;
-                }
-            });
-            return out;
-        };
         for (const Slope& s : slopes) {
-            const SlopeFactors& f = *s.factors;
-            const auto masked = [&](at::Tensor t) { return s.mask.defined() ? t.mul_(s.mask) : t; };
-            for (std::int64_t r = 0; r < std::max(f.rank_a(), f.rank_w()); ++r) {
+            const SlopeSides& f = *s.factors;
+            const float* mask = nullptr;
+            if (s.mask.defined()) {
+                masks.push_back(s.mask.contiguous());
+                mask = masks.back().data_ptr<float>();
+            }
+            for (std::int64_t r = 0; r < f.terms(); ++r) {
                 const bool ra = r < f.rank_a(), rw = r < f.rank_w();
                 const float* rt = rw ? f.r.data_ptr<float>() + r * 256 : nullptr;
                 const float* pt = ra ? f.p.data_ptr<float>() + r * 256 : nullptr;
-                const float rz = rt ? rt[zero_code] : 0.0f;
+                Slot sl;
+                sl.rz = rt ? rt[zero_code] : 0.0f;
                 for (int c = 0; c < 256; ++c) {
-                    act_in.push_back(rt ? (rt[c] - rz) * act_scale : 0.0f);
+                    act_in.push_back(rt ? (rt[c] - sl.rz) * act_scale : 0.0f);
                     act_out.push_back(pt ? pt[c] : 0.0f);
                 }
-                at_zero.push_back(rz);
-                w_in.push_back(ra ? masked(weight_lookup(f.q.data_ptr<float>() + r * 256, true)) : zero_w());
-                const float* st = rw ? f.s.data_ptr<float>() + r * 256 : nullptr;
-                const bool ones = st && !s.mask.defined() && std::all_of(st, st + 256, [](float v) { return v == 1.0f; });
-                w_out.push_back(!rw ? zero_w() : ones ? at::Tensor() : masked(weight_lookup(st, false)));
+                sl.q = ra ? f.q.data_ptr<float>() + r * 256 : nullptr;
+                sl.s = rw ? f.s.data_ptr<float>() + r * 256 : nullptr;
+                sl.s_ones = sl.s && !mask && std::all_of(sl.s, sl.s + 256, [](float v) { return v == 1.0f; });
+                sl.mask = mask;
+                sl.mask_per_filter = mask && s.mask.numel() == F;
+                slot.push_back(sl);
             }
         }
+        const auto mask_of = [&](const Slot& sl, std::int64_t f, std::int64_t k) {
+            return !sl.mask ? 1.0f : sl.mask_per_filter ? sl.mask[f] : sl.mask[f * w_inner + k];
+        };
         const std::int64_t N = codes.size(0), C = codes.size(1);
         const std::int64_t G = conv ? layer.groups : 1, Cg = C / G;
+        const std::int64_t S = static_cast<std::int64_t>(slot.size());
+        const std::int64_t khw = conv ? layer.kernel[0] * layer.kernel[1] : 1;
         // Channels last, the stacked channels of a position are [G, S, C/G]: rows of C/G.
         const at::Tensor codes_cl = conv ? codes.permute({0, 2, 3, 1}).contiguous() : codes;
         const std::int64_t rows = codes.numel() / Cg;
         const std::uint8_t* cp = codes_cl.data_ptr<std::uint8_t>();
+        // Per filter: the sum of g (bias gradient; the constant parts r_t(zc) s_t(w) - z_a of
+        // the weight gradient multiply it).
+        at::Tensor gsum;
+        if (want_w || (has_bias && should_compute_output(2)))
+            gsum = (conv ? g.sum(at::IntArrayRef{0, 2, 3}) : g.sum(0)).contiguous();
         at::Tensor gx_cl, gw;
         if (want_x) gx_cl = at::zeros({rows, Cg}, at::kFloat);
-        if (want_w) gw = at::zeros({F, w_inner}, at::kFloat);
         {
-            const std::int64_t S = static_cast<std::int64_t>(w_in.size());
+            // The stacked weights [F, S * C/G, kh, kw], written in the layout the convolution
+            // reads (channels last: [F, kh, kw, S * C/G]) straight from the codes.
             std::vector<std::int64_t> w_shape = w_codes.sizes().vec();
             w_shape[1] *= S;
-            at::Tensor ws = at::stack(w_in, 1).view(w_shape);
+            const at::Tensor ws = conv ? at::empty(w_shape, at::TensorOptions(at::kFloat).memory_format(cl))
+                                       : at::empty(w_shape, at::kFloat);
+            {
+                // In the order of the stacked tensor's memory: filter, kernel position, slot,
+                // channel (a filter's codes stay in L1 while read across).
+                float* wo = ws.data_ptr<float>();
+                const float* sc = w_scale.data_ptr<float>();
+                at::parallel_for(0, F, grain_for(S * w_inner), [&](std::int64_t b, std::int64_t e) {
+                    for (std::int64_t f = b; f < e; ++f) {
+                        const std::uint8_t* __restrict wr = wcp + f * w_inner;
+                        for (std::int64_t ij = 0; ij < khw; ++ij)
+                            for (std::int64_t t = 0; t < S; ++t) {
+                                const Slot& sl = slot[static_cast<std::size_t>(t)];
+                                float* __restrict o = wo + f * S * w_inner + (ij * S + t) * Cg;
+                                if (!sl.q) {
+                                    std::fill(o, o + Cg, 0.0f);
+                                    continue;
+                                }
+                                const float* __restrict q = sl.q;
+                                const float m = sc[f] * (sl.mask_per_filter ? sl.mask[f] : 1.0f);
+                                if (sl.mask && !sl.mask_per_filter) {
+                                    const float* __restrict mr = sl.mask + f * w_inner;
+                                    for (std::int64_t c = 0; c < Cg; ++c) o[c] = q[wr[c * khw + ij]] * m * mr[c * khw + ij];
+                                } else {
+                                    for (std::int64_t c = 0; c < Cg; ++c) o[c] = q[wr[c * khw + ij]] * m;
+                                }
+                            }
+                    }
+                });
+            }
             at::Tensor xs;  // [N, G*S*C/G, H, W] over channels-last memory
             if (want_w) {
                 at::Tensor buf = at::empty({rows * S * Cg}, at::kFloat);
@@ -422,7 +589,6 @@ struct TrainBackward : public torch::autograd::Node {
                 x_shape[1] *= S;
                 xs = conv ? at::empty(x_shape, at::TensorOptions(at::kFloat).memory_format(cl)) : at::empty(x_shape, at::kFloat);
             }
-            if (conv) ws = ws.contiguous(cl);
             auto [gxs, gws] = layer_backward(g, xs, ws, want_x, want_w, G);
             if (want_x) {
                 // Back to [rows, S, C/G] floats; then each slot weighted by p_t(a) and summed.
@@ -430,7 +596,7 @@ struct TrainBackward : public torch::autograd::Node {
                 const float* gp = gxc.data_ptr<float>();
                 float* op = gx_cl.data_ptr<float>();
                 const float* tabs = act_out.data();
-                at::parallel_for(0, rows, std::max<std::int64_t>(1, 4096 / Cg), [&](std::int64_t b, std::int64_t e) {
+                at::parallel_for(0, rows, grain_for(S * Cg), [&](std::int64_t b, std::int64_t e) {
                     for (std::int64_t j = b; j < e; ++j) {
                         const std::uint8_t* __restrict c = cp + j * Cg;
                         float* __restrict o = op + j * Cg;
@@ -444,14 +610,42 @@ struct TrainBackward : public torch::autograd::Node {
                 });
             }
             if (want_w) {
-                const at::Tensor v = gws.contiguous().view({F, S, w_inner});
-                for (std::int64_t t = 0; t < S; ++t) {
-                    const at::Tensor& wo = w_out[static_cast<std::size_t>(t)];
-                    if (wo.defined()) gw.addcmul_(wo.view({F, w_inner}), v.select(1, t));
-                    else gw.add_(v.select(1, t));
-                }
+                // gw = sum_t s_t(w) (slot t's gradient + s_a sum(g) r_t(zc)) - s_a sum(g) z_a, read
+                // from the convolution's weight gradient in whatever layout it came.
+                gw = at::empty({F, w_inner}, at::kFloat);
+                float* out = gw.data_ptr<float>();
+                const float* gv = gws.data_ptr<float>();
+                const std::int64_t st0 = gws.stride(0), st1 = gws.stride(1);
+                const std::int64_t st2 = conv ? gws.stride(2) : 0, st3 = conv ? gws.stride(3) : 0;
+                const std::int64_t kwid = conv ? layer.kernel[1] : 1;
+                const float* gs = gsum.data_ptr<float>();
+                const float za = static_cast<float>(act_zero);
+                at::parallel_for(0, F, grain_for(S * w_inner), [&](std::int64_t b, std::int64_t e) {
+                    for (std::int64_t f = b; f < e; ++f) {
+                        const float base = act_scale * gs[f];
+                        const std::uint8_t* __restrict wr = wcp + f * w_inner;
+                        float* __restrict o = out + f * w_inner;
+                        std::fill(o, o + w_inner, -base * za);
+                        for (std::int64_t ij = 0; ij < khw; ++ij)
+                            for (std::int64_t t = 0; t < S; ++t) {
+                                const Slot& sl = slot[static_cast<std::size_t>(t)];
+                                if (!sl.s) continue;
+                                const float* __restrict v = gv + f * st0 + t * Cg * st1 + (ij / kwid) * st2 + (ij % kwid) * st3;
+                                const float shift = base * sl.rz;
+                                const float* __restrict st = sl.s;
+                                const float mf = sl.mask_per_filter ? sl.mask[f] : 1.0f;
+                                const float* __restrict mr = sl.mask && !sl.mask_per_filter ? sl.mask + f * w_inner : nullptr;
+                                for (std::int64_t c = 0; c < Cg; ++c) {
+                                    const std::int64_t k = c * khw + ij;
+                                    const float wo = sl.s_ones ? 1.0f : st[wr[k]] * mf * (mr ? mr[k] : 1.0f);
+                                    o[k] += wo * (v[c * st1] + shift);
+                                }
+                            }
+                    }
+                });
             }
         }
+        add_end_rows(g, grads[0].contiguous(), want_x ? &gx_cl : nullptr, want_w ? &gw : nullptr);
         at::Tensor gx;
         if (want_x) {
             // The weight zero points' part, one value per group and position.
@@ -478,7 +672,7 @@ struct TrainBackward : public torch::autograd::Node {
             const float* zv = z.defined() ? z.data_ptr<float>() : nullptr;
             float* out = gx.data_ptr<float>();
             const float lo = pass_lo, hi = pass_hi;
-            at::parallel_for(0, N, 1, [&](std::int64_t b, std::int64_t e) {
+            at::parallel_for(0, N, grain_for(C * HW), [&](std::int64_t b, std::int64_t e) {
                 for (std::int64_t n = b; n < e; ++n)
                     for (std::int64_t c = 0; c < C; ++c) {
                         const float* __restrict xr = xv + (n * C + c) * HW;
@@ -491,22 +685,9 @@ struct TrainBackward : public torch::autograd::Node {
                     }
             });
         }
-        if (want_w) {
-            // Sum of g per filter: the constant parts r_t(zc) s_t(w) - z_a multiply it.
-            const at::Tensor gsum = (conv ? g.sum(at::IntArrayRef{0, 2, 3}) : g.sum(0)).view({F, 1});
-            if (act_zero != 0 || std::any_of(at_zero.begin(), at_zero.end(), [](float v) { return v != 0.0f; })) {
-                at::Tensor cst = at::full({F, w_inner}, -static_cast<float>(act_zero), at::kFloat);
-                for (std::size_t t = 0; t < w_out.size(); ++t)
-                    if (at_zero[t] != 0.0f) {
-                        if (w_out[t].defined()) cst.add_(w_out[t].view({F, w_inner}), at_zero[t]);
-                        else cst.add_(at_zero[t]);
-                    }
-                gw.addcmul_(cst, gsum, act_scale);
-            }
-            gw = gw.view(w_codes.sizes());
-        }
+        if (want_w) gw = gw.view(w_codes.sizes());
         at::Tensor gb;
-        if (has_bias && should_compute_output(2)) gb = conv ? g.sum(at::IntArrayRef{0, 2, 3}) : g.sum(0);
+        if (has_bias && should_compute_output(2)) gb = gsum;
         return {gx, gw, gb};
     }
 };
@@ -563,6 +744,10 @@ at::Tensor Engine::train_forward(const LayerDesc& layer, const at::Tensor& input
         if (!pf) pf = std::make_unique<SlopeFactors>(factor_slopes(*exact_block(is_signed), 0));
         n.slopes.push_back({pf.get(), at::Tensor()});
     } else {
+        // The interior factorization needs the end codes to be rare among the activations: not
+        // where the zero code (padding, and every zero a ReLU makes) is one of them.
+        const std::uint32_t lo_end = is_signed ? 128 : 0, hi_end = is_signed ? 127 : 255;
+        const bool ends_rare = n.zero_code != lo_end && n.zero_code != hi_end;
         for (int b : blocks) {
             at::Tensor mask;
             if (a.granularity != Granularity::Layer) {
@@ -571,7 +756,8 @@ at::Tensor Engine::train_forward(const LayerDesc& layer, const at::Tensor& input
                 mask = at::from_blob(m.data(), {static_cast<std::int64_t>(m.size())}, at::kFloat).clone();
                 mask = a.granularity == Granularity::Filter ? mask.view(per_filter) : mask.view(weight.sizes());
             }
-            n.slopes.push_back({&slope_factors(b), mask});
+            const SlopeFactors& f = slope_factors(b);
+            n.slopes.push_back({ends_rare && f.interior ? &*f.interior : static_cast<const SlopeSides*>(&f), mask});
         }
     }
     node->set_next_edges(torch::autograd::collect_next_edges(x, weight, bias));

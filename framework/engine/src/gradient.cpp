@@ -50,9 +50,25 @@ at::Tensor table_slope(const CompiledBlock& block, bool along_activation) { retu
 
 namespace {
 
-// `m` (the full slope) to at most max_rank terms; `dropped` relative to the error part `e`.
-void factor(const at::Tensor& m, const at::Tensor& e, int max_rank, at::Tensor& left, at::Tensor& right, double& dropped) {
-    const auto svd = at::linalg_svd(m, /*full_matrices=*/false);
+// `m` (the full slope, [a][w]) to at most max_rank terms; `dropped` relative to the error part
+// `e`. With `ends` (codes of the differentiated operand: rows of m along a, columns along w),
+// those rows / columns are factored as zero and returned whole in `kept`.
+void factor(const at::Tensor& m_in, const at::Tensor& e, int max_rank, bool along_activation,
+            const std::vector<std::uint32_t>& ends, at::Tensor& left, at::Tensor& right, double& dropped,
+            std::vector<SlopeEnd>& kept) {
+    // Work on rows = the differentiated operand's codes.
+    const at::Tensor m = along_activation ? m_in : m_in.t().contiguous();
+    at::Tensor keep = at::ones({256}, at::kBool);
+    for (std::uint32_t c : ends) {
+        keep[c] = false;
+        SlopeEnd end;
+        end.code = c;
+        const at::Tensor row = m[c].to(at::kFloat).contiguous();
+        end.row.assign(row.data_ptr<float>(), row.data_ptr<float>() + 256);
+        kept.push_back(std::move(end));
+    }
+    const at::Tensor inside = m.index({keep});
+    const auto svd = at::linalg_svd(inside, /*full_matrices=*/false);
     const at::Tensor& u = std::get<0>(svd);
     const at::Tensor& sv = std::get<1>(svd);
     const at::Tensor& vh = std::get<2>(svd);
@@ -62,11 +78,31 @@ void factor(const at::Tensor& m, const at::Tensor& e, int max_rank, at::Tensor& 
     while (rank < max_rank && rank < sv.size(0) && top > 0 && s[rank] > 1e-9 * top) ++rank;
     if (rank == 0) return;
     const at::Tensor root = sv.narrow(0, 0, rank).sqrt();
-    const at::Tensor l = u.narrow(1, 0, rank) * root, r = vh.narrow(0, 0, rank) * root.unsqueeze(1);
+    at::Tensor l = at::zeros({256, rank}, at::kDouble);
+    l.index_put_({keep}, u.narrow(1, 0, rank) * root);
+    const at::Tensor r = vh.narrow(0, 0, rank) * root.unsqueeze(1);
     const double err = e.norm().item<double>();
-    dropped = err > 0 ? (m - l.mm(r)).norm().item<double>() / err : 0.0;
-    left = l.t().contiguous().to(at::kFloat);
-    right = r.contiguous().to(at::kFloat);
+    dropped = err > 0 ? (inside - l.index({keep}).mm(r)).norm().item<double>() / err : 0.0;
+    // Rows of the differentiated operand are p (along a) or s (along w).
+    if (along_activation) {
+        left = l.t().contiguous().to(at::kFloat);
+        right = r.contiguous().to(at::kFloat);
+    } else {
+        left = r.contiguous().to(at::kFloat);
+        right = l.t().contiguous().to(at::kFloat);
+    }
+}
+
+SlopeSides factor_sides(const CompiledBlock& block, int error_terms, bool interior) {
+    SlopeSides f;
+    // The codes of the operand range's ends, lowest and highest value.
+    const std::vector<std::uint32_t> ends =
+        interior ? (block.is_signed ? std::vector<std::uint32_t>{128, 127} : std::vector<std::uint32_t>{0, 255})
+                 : std::vector<std::uint32_t>{};
+    factor(table_slope(block, true), error_slope(block, true), error_terms + 1, true, ends, f.p, f.q, f.dropped_a, f.ends_a);
+    factor(table_slope(block, false), error_slope(block, false), error_terms + 1, false, ends, f.r, f.s, f.dropped_w,
+           f.ends_w);
+    return f;
 }
 
 }  // namespace
@@ -84,8 +120,10 @@ SlopeFactors factor_slopes(const CompiledBlock& block, int error_terms) {
         f.dropped_a = f.dropped_w = block.exact ? 0.0 : 1.0;
         return f;
     }
-    factor(table_slope(block, true), error_slope(block, true), error_terms + 1, f.p, f.q, f.dropped_a);
-    factor(table_slope(block, false), error_slope(block, false), error_terms + 1, f.r, f.s, f.dropped_w);
+    static_cast<SlopeSides&>(f) = factor_sides(block, error_terms, false);
+    SlopeSides inner = factor_sides(block, error_terms, true);
+    if (inner.terms() < f.terms() && inner.dropped_a <= f.dropped_a + 1e-12 && inner.dropped_w <= f.dropped_w + 1e-12)
+        f.interior = std::move(inner);
     return f;
 }
 

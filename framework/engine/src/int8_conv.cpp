@@ -1,5 +1,7 @@
 #include "int8_conv.hpp"
 
+#include <hawx/sdk/error.hpp>
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -98,37 +100,26 @@ std::unique_ptr<Int8Conv> Int8Conv::build(const Geometry& g, const at::Tensor& w
     if (g.G != 1 || luts.empty()) return nullptr;
     const std::int64_t T = static_cast<std::int64_t>(luts.size()), khw = g.kh * g.kw, S = T * g.Cg;
     const std::int64_t nf = weights.size(0);
-    // The weights as integers (they are: integer combinations of codes).
-    const at::Tensor w = weights.contiguous().to(at::kFloat);
-    const float* wp = w.data_ptr<float>();
+    const at::Tensor w = weights.contiguous();
+    if (w.scalar_type() != at::kInt) throw hawx::Error("int8 kernel: stacked weights must be int32");
+    const std::int32_t* wi = w.data_ptr<std::int32_t>();
     const std::int64_t B = g.Cg * khw;  // one term's weights of one filter, contiguous
-    std::vector<std::int32_t> wi(static_cast<std::size_t>(nf * S * khw));
     std::vector<std::int32_t> vmax_of(static_cast<std::size_t>(T), 0);  // per term, largest |v|
-    std::atomic<bool> integral{true};
     std::mutex merge;
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nf, 8), [&](const tbb::blocked_range<std::int64_t>& fr) {
         std::vector<std::int32_t> local(static_cast<std::size_t>(T), 0);
-        int ok = 1;
         for (std::int64_t f = fr.begin(); f < fr.end(); ++f)
             for (std::int64_t t = 0; t < T; ++t) {
-                const std::int64_t at = (f * T + t) * B;
+                const std::int32_t* x = wi + (f * T + t) * B;
                 std::int32_t mx = 0;
-                for (std::int64_t i = 0; i < B; ++i) {
-                    const float v = wp[at + i];
-                    const auto x = static_cast<std::int32_t>(std::fmin(std::fmax(v, -1e9f), 1e9f));
-                    ok &= static_cast<int>(static_cast<float>(x) == v);
-                    wi[static_cast<std::size_t>(at + i)] = x;
-                    mx = std::max(mx, x < 0 ? -x : x);
-                }
+                for (std::int64_t i = 0; i < B; ++i) mx = std::max(mx, x[i] < 0 ? -x[i] : x[i]);
                 local[static_cast<std::size_t>(t)] = std::max(local[static_cast<std::size_t>(t)], mx);
             }
-        if (!ok) integral = false;
         const std::lock_guard<std::mutex> lock(merge);
         for (std::int64_t t = 0; t < T; ++t)
             vmax_of[static_cast<std::size_t>(t)] = std::max(vmax_of[static_cast<std::size_t>(t)], local[static_cast<std::size_t>(t)]);
     });
-    if (!integral) return nullptr;
-    const auto block = [&](std::int64_t f, std::int64_t t) { return wi.data() + (f * T + t) * B; };
+    const auto block = [&](std::int64_t f, std::int64_t t) { return wi + (f * T + t) * B; };
 
     // Each term becomes one or more u8 x s8 parts. u' = u - umin must span at most 255. A
     // weight outside [-128, 127] (a table form's v reaches 2^14 for BAM) is written in digits

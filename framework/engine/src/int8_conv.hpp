@@ -27,7 +27,7 @@ bool int8_kernel_available();
 
 class Int8Conv {
 public:
-    /// `weights` [nf, T * Cg, kh, kw] (or [nf, T * K] for linear), stacked channel
+    /// `weights` int32 [nf, T * Cg, kh, kw] (or [nf, T * K] for linear), stacked channel
     /// s = t * Cg + c as the separable path lays it out; `luts` T tables of 256 float
     /// values (already shifted so the zero-point code maps to 0); `allowed` the codes the
     /// activations can hold; `cst` the group's per-filter constants. nullptr when a value

@@ -502,8 +502,13 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         const std::int64_t T = static_cast<std::int64_t>(grp.terms.size());
         const std::int64_t nf = static_cast<std::int64_t>(filters.size());
         const std::int64_t S = T * g.Cg, khw = g.kh * g.kw;
-        at::Tensor wt = at::zeros(g.linear ? at::IntArrayRef{nf, S} : at::IntArrayRef{nf, S, g.kh, g.kw}, at::kFloat);
-        float* wp = wt.data_ptr<float>();
+        // The stacked weights as integers (they are: integer combinations of codes); the float
+        // path converts them only when the integer kernel does not run.
+        const bool per_operation = assignment.granularity == Granularity::Operation;
+        const std::vector<std::int64_t> wt_shape =
+            g.linear ? std::vector<std::int64_t>{nf, S} : std::vector<std::int64_t>{nf, S, g.kh, g.kw};
+        at::Tensor wt = per_operation ? at::zeros(wt_shape, at::kInt) : at::empty(wt_shape, at::kInt);
+        std::int32_t* wp = wt.data_ptr<std::int32_t>();
         // Per filter and stacked channel, the most its products can add (pos) and subtract
         // (neg): every partial sum of a reduction lies in [-sum neg, sum pos], which is the
         // bound that matters, tighter than the sum of magnitudes when signs are known (after
@@ -515,17 +520,31 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         // (block, zero point) and read along the filter's row. (Kernels are rebuilt at every
         // fine-tuning step, so this loop is on the training path.)
         struct TermTable {
-            std::array<float, 256> v;
+            std::array<std::int32_t, 256> v;
             std::array<double, 256> pos, neg;
         };
+        // Filters write only their own rows: blocks of them run in parallel, each with its own
+        // table cache.
+        // A weight value beyond float32's exact integers (a wide separable factor) sends the
+        // layer to the gather path, as the exactness bound would.
+        std::atomic<bool> too_wide{false};
+        const auto fits = [&](double v) {
+            if (std::fabs(v) <= kExactLimit) return true;
+            too_wide = true;
+            return false;
+        };
+        const auto fill_filters = [&](std::int64_t f_begin, std::int64_t f_end) {
         std::vector<TermTable> tables(static_cast<std::size_t>(T));
         int table_block = -1;
         std::int32_t table_zw = 0;
-        for (std::int64_t fi = 0; fi < nf && assignment.granularity != Granularity::Operation; ++fi) {
+        for (std::int64_t fi = f_begin; fi < f_end; ++fi) {
             const std::int64_t f = filters[static_cast<std::size_t>(fi)];
             const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
             const int b = block_at(assignment, f, 0, g.K);
-            if (!sep_of[static_cast<std::size_t>(b)]) continue;
+            if (!sep_of[static_cast<std::size_t>(b)]) {
+                std::fill(wp + fi * S * khw, wp + (fi + 1) * S * khw, 0);
+                continue;
+            }
             const bool tf = tf_of[static_cast<std::size_t>(b)];
             const std::uint8_t* row = w + f * g.K;
             if (tf && !m.is_signed)
@@ -542,7 +561,7 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                         else if (term.block == library[static_cast<std::size_t>(b)].get())
                             v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
                         const double p1 = term.umin * v, p2 = term.umax * v;
-                        tt.v[code] = static_cast<float>(v);
+                        tt.v[code] = fits(v) ? static_cast<std::int32_t>(v) : 0;
                         tt.pos[code] = std::max(0.0, std::max(p1, p2));
                         tt.neg[code] = std::max(0.0, -std::min(p1, p2));
                     }
@@ -552,8 +571,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
             for (std::int64_t t = 0; t < T; ++t) {
                 const Term& term = m.terms[grp.terms[static_cast<std::size_t>(t)]];
                 const TermTable& tt = tables[static_cast<std::size_t>(t)];
-                float* out = wp + (fi * S + t * g.Cg) * khw;  // (c, ij) in k order
-                double sum = 0;
+                std::int32_t* out = wp + (fi * S + t * g.Cg) * khw;  // (c, ij) in k order
+                std::int64_t sum = 0;
                 for (std::int64_t c = 0; c < g.Cg; ++c) {
                     double ps = 0, ns = 0;
                     for (std::int64_t ij = 0; ij < khw; ++ij) {
@@ -565,10 +584,14 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                     pos[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += ps;
                     neg[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += ns;
                 }
-                grp.cst[static_cast<std::size_t>(fi)] += static_cast<std::int64_t>(term.shift) * static_cast<std::int64_t>(sum);
+                grp.cst[static_cast<std::size_t>(fi)] += static_cast<std::int64_t>(term.shift) * sum;
             }
         }
-        for (std::int64_t fi = 0; fi < nf && assignment.granularity == Granularity::Operation; ++fi) {
+        };
+        if (!per_operation)
+            tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nf, 8),
+                              [&](const tbb::blocked_range<std::int64_t>& r) { fill_filters(r.begin(), r.end()); });
+        for (std::int64_t fi = 0; fi < nf && per_operation; ++fi) {
             const std::int64_t f = filters[static_cast<std::size_t>(fi)];
             const std::int32_t zw = wq.zero[static_cast<std::size_t>(f)];
             for (std::int64_t k = 0; k < g.K; ++k) {
@@ -586,8 +609,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                     else if (term.kind == Term::ACode) v = tf ? -static_cast<double>(zw) : 0;
                     else if (term.block == library[static_cast<std::size_t>(b)].get())
                         v = static_cast<double>(term.form->v[static_cast<std::size_t>(term.r) * 256 + code]);
-                    if (v == 0) continue;
-                    wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<float>(v);
+                    if (v == 0 || !fits(v)) continue;
+                    wp[(fi * S + t * g.Cg + c) * khw + ij] = static_cast<std::int32_t>(v);
                     grp.cst[static_cast<std::size_t>(fi)] += static_cast<std::int64_t>(term.shift) * static_cast<std::int64_t>(v);
                     const double p1 = term.umin * v, p2 = term.umax * v;
                     pos[static_cast<std::size_t>(fi * S + t * g.Cg + c)] += std::max(0.0, std::max(p1, p2));
@@ -595,11 +618,28 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
                 }
             }
         }
+        if (too_wide) {
+            fallback_to_gather = true;
+            break;
+        }
         // Greedy chunks of stacked channels, each within the exactness bound for every filter.
         std::vector<double> run_pos(static_cast<std::size_t>(nf), 0.0), run_neg(static_cast<std::size_t>(nf), 0.0);
         std::vector<double> all_pos(static_cast<std::size_t>(nf), 0.0), all_neg(static_cast<std::size_t>(nf), 0.0);
+        // Partial sums only grow (pos, neg >= 0): when every filter's totals are within the
+        // bound, the greedy scan would find one chunk, and the scan (strided over filters) is
+        // skipped.
+        bool one_chunk = true;
+        for (std::int64_t fi = 0; fi < nf; ++fi) {
+            const double* pp = pos.data() + fi * S;
+            const double* np = neg.data() + fi * S;
+            double ps = 0, ns = 0;
+            for (std::int64_t s = 0; s < S; ++s) ps += pp[s], ns += np[s];
+            all_pos[static_cast<std::size_t>(fi)] = ps, all_neg[static_cast<std::size_t>(fi)] = ns;
+            one_chunk = one_chunk && std::max(ps, ns) <= kExactLimit;
+        }
         std::int64_t start = 0;
-        for (std::int64_t s = 0; s < S; ++s) {
+        if (!one_chunk) std::fill(all_pos.begin(), all_pos.end(), 0.0), std::fill(all_neg.begin(), all_neg.end(), 0.0);
+        for (std::int64_t s = 0; s < S && !one_chunk; ++s) {
             bool over = false;
             for (std::int64_t fi = 0; fi < nf && !over; ++fi) {
                 const auto i = static_cast<std::size_t>(fi), j = static_cast<std::size_t>(fi * S + s);
@@ -636,7 +676,7 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         for (std::size_t j = 0; j < grp.chunks.size(); ++j) {
             const auto [c0, c1] = grp.chunks[j];
             for (std::int64_t c = c0; c < c1; ++c) grp.chunk_of[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(j);
-            if (!grp.int8) grp.chunk_weights.push_back(grp.chunks.size() == 1 ? wt : wt.narrow(1, c0, c1 - c0).contiguous());
+            if (!grp.int8) grp.chunk_weights.push_back(wt.narrow(1, c0, c1 - c0).to(at::kFloat).contiguous());
         }
         std::ostringstream os;
         os << "separable";
@@ -699,7 +739,8 @@ LayerKernel::LayerKernel(const LayerDesc& layer, const WeightQuant& wq, std::int
         gp.zw[static_cast<std::size_t>(f)] = zw;
         std::int64_t cst = 0;
         bool any = false;
-        for (std::int64_t k = 0; k < g.K; ++k) {
+        // Filters without gathered products skip the walk over their weights.
+        for (std::int64_t k = 0; k < g.K && gather_count[static_cast<std::size_t>(f)] > 0; ++k) {
             const int b = block_at(assignment, f, k, g.K);
             if (sep_of[static_cast<std::size_t>(b)]) continue;
             any = true;

@@ -72,7 +72,11 @@ WeightQuant quantize_weights(const at::Tensor& weight, bool is_signed, const cha
     wq.codes = at::empty(w.sizes(), w.options().dtype(at::kByte));
     const float* src = w.data_ptr<float>();
     std::uint8_t* dst = wq.codes.data_ptr<std::uint8_t>();
-    for (std::int64_t f = 0; f < F; ++f) {
+    // Filters are independent: blocks of them in parallel (weights are quantized at every
+    // fine-tuning step).
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, F, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(K, 1))),
+                      [&](const tbb::blocked_range<std::int64_t>& fr) {
+    for (std::int64_t f = fr.begin(); f < fr.end(); ++f) {
         const float* row = src + f * K;
         float lo = 0, hi = 0;
         for (std::int64_t k = 0; k < K; ++k) lo = std::min(lo, row[k]), hi = std::max(hi, row[k]);
@@ -92,6 +96,7 @@ WeightQuant quantize_weights(const at::Tensor& weight, bool is_signed, const cha
             dst[f * K + k] = quantize_one(row[k], q);
         }
     }
+    });
     return wq;
 }
 
