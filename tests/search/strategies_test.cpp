@@ -272,6 +272,39 @@ TEST(Strategies, PredictAtFilterGranularityAndWithoutAPredictor) {
 // the failing step: the first configuration that is not layer-uniform is the bracket's lower
 // end (cheapest layer-uniform one that met the threshold) with half of the units where it
 // differs from the upper end (cheapest layer-uniform miss below it) moved to that end's blocks.
+bool layer_uniform(const Configuration& c) {
+    return std::all_of(c.blocks.begin(), c.blocks.end(), [](const std::vector<int>& l) {
+        return std::all_of(l.begin(), l.end(), [&](int b) { return b == l[0]; });
+    });
+}
+
+// Evaluation `at` is the split of the bracket the evaluations before it closed: the cheapest
+// meeting one (lo) with half of the units where lo and the dearest failing one cheaper than lo
+// (hi) differ moved to hi's blocks.
+void expect_split_of_bracket(const std::vector<EvaluationRecord>& ev, std::size_t at, double threshold, double drop) {
+    const Configuration* lo = nullptr;
+    const Configuration* hi = nullptr;
+    double lo_cost = INFINITY, hi_cost = -INFINITY;
+    for (std::size_t i = 0; i < at; ++i)
+        if (ev[i].outcome.accuracy >= threshold && *ev[i].outcome.power_mw < lo_cost)
+            lo_cost = *ev[i].outcome.power_mw, lo = &ev[i].configuration;
+    for (std::size_t i = 0; i < at; ++i) {
+        const double c = *ev[i].outcome.power_mw;
+        if (ev[i].outcome.accuracy < threshold && c < lo_cost && c > hi_cost) hi_cost = c, hi = &ev[i].configuration;
+    }
+    ASSERT_TRUE(lo && hi) << "drop " << drop;
+    std::size_t differ = 0, moved = 0;
+    const Configuration& x = ev[at].configuration;
+    for (std::size_t l = 0; l < x.blocks.size(); ++l)
+        for (std::size_t u = 0; u < x.blocks[l].size(); ++u) {
+            const int a = lo->blocks[l][u], b = hi->blocks[l][u], v = x.blocks[l][u];
+            EXPECT_TRUE(v == a || v == b) << "drop " << drop;
+            differ += a != b;
+            moved += a != b && v == b;
+        }
+    EXPECT_EQ(moved, differ / 2) << "drop " << drop;
+}
+
 TEST(Strategies, PredictSplitsTheFailingStepByFilters) {
     PluginManager pm(plugin_search_path({}));
     std::size_t splits = 0;
@@ -279,43 +312,41 @@ TEST(Strategies, PredictSplitsTheFailingStepByFilters) {
         auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {6, 8, 4}, {9, 18, 12});
         s.problem.predict_drop = scaled_predictor(s, 0.7);
         const StrategyRun r = run(pm, s, "search.hawx-predict", {{"evaluations", 8}});
-        const auto uniform = [](const Configuration& c) {
-            return std::all_of(c.blocks.begin(), c.blocks.end(), [](const std::vector<int>& l) {
-                return std::all_of(l.begin(), l.end(), [&](int b) { return b == l[0]; });
-            });
-        };
         const auto& ev = r.result.evaluations;
         std::size_t first = 0;
-        while (first < ev.size() && uniform(ev[first].configuration)) ++first;
+        while (first < ev.size() && layer_uniform(ev[first].configuration)) ++first;
         if (first == ev.size()) continue;  // the bracket used the whole budget
-        const Configuration* lo = nullptr;
-        const Configuration* hi = nullptr;
-        double lo_cost = INFINITY, hi_cost = -INFINITY;
-        for (std::size_t i = 0; i < first; ++i) {
-            const double c = *ev[i].outcome.power_mw;
-            if (ev[i].outcome.accuracy >= s.problem.accuracy_threshold) {
-                if (c < lo_cost) lo_cost = c, lo = &ev[i].configuration;
-            }
-        }
-        for (std::size_t i = 0; i < first; ++i) {
-            const double c = *ev[i].outcome.power_mw;
-            if (ev[i].outcome.accuracy < s.problem.accuracy_threshold && c < lo_cost && c > hi_cost)
-                hi_cost = c, hi = &ev[i].configuration;
-        }
-        ASSERT_TRUE(lo && hi) << "drop " << drop;
-        std::size_t differ = 0, moved = 0;
-        const Configuration& x = ev[first].configuration;
-        for (std::size_t l = 0; l < x.blocks.size(); ++l)
-            for (std::size_t u = 0; u < x.blocks[l].size(); ++u) {
-                const int a = lo->blocks[l][u], b = hi->blocks[l][u], v = x.blocks[l][u];
-                EXPECT_TRUE(v == a || v == b) << "drop " << drop;
-                differ += a != b;
-                moved += a != b && v == b;
-            }
-        EXPECT_EQ(moved, differ / 2) << "drop " << drop;
+        expect_split_of_bracket(ev, first, s.problem.accuracy_threshold, drop);
         ++splits;
     }
     EXPECT_GE(splits, 1u);
+}
+
+// Below layer granularity the last two evaluations go to the split as soon as the bracket has
+// a meeting and a failing end, closed or not: with 4 evaluations, whenever the first two
+// bracket the threshold the third is their split.
+TEST(Strategies, PredictReservesTheLastTwoEvaluationsForTheSplit) {
+    PluginManager pm(plugin_search_path({}));
+    std::size_t reserved = 0;
+    for (std::uint64_t seed : {3u, 7u, 11u})
+        for (double drop : {0.5, 1.0, 2.0}) {
+            // LeNet-5's 236 filters and 8 blocks: a front of many layer-level steps, which two
+            // evaluations rarely close.
+            auto s = synthetic::make(Granularity::Filter, 8, drop, seed);
+            s.problem.predict_drop = scaled_predictor(s, 0.7);
+            const StrategyRun r = run(pm, s, "search.hawx-predict", {{"evaluations", 4}});
+            const auto& ev = r.result.evaluations;
+            ASSERT_LE(ev.size(), 4u);
+            if (ev.size() < 3) continue;
+            const double t = s.problem.accuracy_threshold;
+            const bool met = ev[0].outcome.accuracy >= t || ev[1].outcome.accuracy >= t;
+            const bool missed = ev[0].outcome.accuracy < t || ev[1].outcome.accuracy < t;
+            if (!met || !missed) continue;
+            EXPECT_FALSE(layer_uniform(ev[2].configuration)) << "seed " << seed << " drop " << drop;
+            expect_split_of_bracket(ev, 2, t, drop);
+            ++reserved;
+        }
+    EXPECT_GE(reserved, 2u);
 }
 
 // Greedy re-implemented naively: its evaluations must be exactly what the algorithm implies.

@@ -10,7 +10,8 @@
 //      the allowed drop: measured = r x predicted, r the least-squares ratio through the
 //      origin (training images are classified more confidently than validation images, so
 //      r is usually > 1); the first probe takes r = 1;
-//   3. once the bracket closes: below layer granularity, parts of the failing step (lo with
+//   3. once the bracket closes (below layer granularity: or when two evaluations are left and
+//      it has both ends): below layer granularity, parts of the failing step (lo with
 //      some of the units where it differs from hi moved, bisected); then neighbours (one unit
 //      changed) of the configurations evaluated so far that are cheaper than the best one
 //      found, smallest predicted drop first: near the threshold the front's next point and
@@ -91,7 +92,11 @@ public:
     std::vector<Configuration> ask() override {
         if (evals_ >= budget_ || front_.empty()) return {};
         std::optional<std::vector<int>> next;
-        if (hi_ - lo_ > 1) {
+        // Below layer granularity the last two evaluations go to the split once the bracket
+        // has both ends (a bracket over hundreds of filters can use the whole budget: VGG-11).
+        const bool reserve = p_.granularity != Granularity::Layer && lo_ >= 0 &&
+                             hi_ < static_cast<long>(front_.size()) && budget_ - evals_ <= 2 && budget_ >= 4;
+        if (hi_ - lo_ > 1 && !reserve) {
             pending_front_ = probe();
             next = front_[static_cast<std::size_t>(*pending_front_)].flat;
         } else {
