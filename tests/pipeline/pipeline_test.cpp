@@ -257,6 +257,27 @@ TEST(Pipeline, PredictSearchMeasuresTheDropPredictorOnceOnTrainingImages) {
     EXPECT_EQ(resolved["profiling"]["predictor_images"], 300);
     EXPECT_EQ((passes - 1) % 4, 0u) << passes;
     EXPECT_GE(passes, 5u);
+    // the free-moves check decides whether drops <= 0 are kept (signed) or replaced (>= 0)
+    const auto fm = r.out.find("drop predictor: free moves (");
+    const bool floored = fm != std::string::npos && r.out.find("not additive", fm) < r.out.find('\n', fm);
+    // the predictor's table: one row per layer and block (EX included); the used drop is the
+    // measured one, raised where saturated, and never negative once floored
+    std::istringstream csv(slurp(t.path / "runs" / "pipe" / "drop_predictor.csv"));
+    std::string row;
+    ASSERT_TRUE(std::getline(csv, row));
+    EXPECT_EQ(row, "layer,name,block,measured,loss_increase,used");
+    std::size_t rows = 0;
+    while (std::getline(csv, row)) {
+        ++rows;
+        std::vector<double> v;
+        std::istringstream fields(row.substr(row.find(',', row.find(',', row.find(',') + 1) + 1) + 1));
+        for (std::string f; std::getline(fields, f, ',');) v.push_back(std::stod(f));
+        ASSERT_EQ(v.size(), 3u) << row;
+        if (floored) EXPECT_GE(v[2], 0.0) << row;
+        else EXPECT_GE(v[2], v[0]) << row;
+        if (!floored && v[0] <= 0) EXPECT_DOUBLE_EQ(v[2], v[0]) << row;
+    }
+    EXPECT_EQ(rows, (passes - 1) / 4 * 5);
     for (const auto& s : res["searches"]) {
         ASSERT_FALSE(s.at("best").is_null()) << s.dump();
         EXPECT_GE(s["best"]["validation_accuracy"].get<double>(), s.at("threshold").get<double>()) << s.dump();

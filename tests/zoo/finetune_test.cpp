@@ -626,3 +626,33 @@ TEST(DropPredictor, SumsSharesAndExtrapolatesSaturatedDrops) {
     EXPECT_DOUBLE_EQ(p.layer_drop(1, 3), 3.0);
     EXPECT_THROW(p.drop(f), Error);  // units without weights
 }
+
+// Noise handling: negative drops become 0; drops measured at or below 0 become kappa x loss
+// increase (never below 0), kappa fitted through the origin on the drops in (0, cap] with a
+// positive loss increase; drops measured above 0 stay, even where kappa x loss is larger.
+TEST(DropPredictor, FloorsUnmeasuredDropsByLossIncrease) {
+    // blocks EX, A, B, C, D
+    const std::vector<std::vector<double>> drops = {{0, 1, -0.5, 0, 40}, {0, 2, 0, 0.5, 3}};
+    const std::vector<std::vector<double>> losses = {{0, 0.1, 0.02, -0.01, 5}, {0, 0.3, 0.05, 0.05, 0.2}};
+    pipeline::DropPredictor p = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
+    // fit over (1, 0.1), (2, 0.3), (0.5, 0.05), (3, 0.2); 40 is above the cap 22.5
+    const double kappa = (1 * 0.1 + 2 * 0.3 + 0.5 * 0.05 + 3 * 0.2) / (0.01 + 0.09 + 0.0025 + 0.04);
+    EXPECT_NEAR(p.floor_by_loss(22.5), kappa, 1e-12);
+    EXPECT_NEAR(p.layer_drop(0, 2), kappa * 0.02, 1e-12);  // measured -0.5
+    EXPECT_DOUBLE_EQ(p.layer_drop(0, 3), 0.0);              // measured 0, loss fell
+    EXPECT_NEAR(p.layer_drop(1, 2), kappa * 0.05, 1e-12);  // measured 0
+    EXPECT_DOUBLE_EQ(p.layer_drop(1, 1), 2.0);              // kappa x 0.3 = 2.79 > 2: kept
+    EXPECT_DOUBLE_EQ(p.layer_drop(0, 4), 40.0);
+    EXPECT_DOUBLE_EQ(p.layer_drop(0, 0), 0.0);
+    EXPECT_DOUBLE_EQ(p.measured_drop(0, 2), -0.5);
+    EXPECT_DOUBLE_EQ(p.loss_increase(1, 3), 0.05);
+    const std::string csv = p.table_csv({"conv1", "fc"}, {"EX", "A", "B", "C", "D"});
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "layer,name,block,measured,loss_increase,used");
+    EXPECT_NE(csv.find("1,conv1,B,-0.5000,0.02,"), std::string::npos);
+    // without losses only the clamp applies
+    pipeline::DropPredictor q = pipeline::DropPredictor::from_drops(drops, 90.0, 100);
+    EXPECT_DOUBLE_EQ(q.floor_by_loss(22.5), 0.0);
+    EXPECT_DOUBLE_EQ(q.layer_drop(0, 2), 0.0);
+    EXPECT_DOUBLE_EQ(q.layer_drop(1, 3), 0.5);
+    EXPECT_THROW(pipeline::DropPredictor::from_drops(drops, 90.0, 100, {{0, 1}}), Error);
+}
