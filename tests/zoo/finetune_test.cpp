@@ -656,3 +656,27 @@ TEST(DropPredictor, FloorsUnmeasuredDropsByLossIncrease) {
     EXPECT_DOUBLE_EQ(q.layer_drop(1, 3), 0.5);
     EXPECT_THROW(pipeline::DropPredictor::from_drops(drops, 90.0, 100, {{0, 1}}), Error);
 }
+
+// The free-moves check floors only when the free moves together lost more than the tolerance
+// beyond their summed drops (ResNet-18: predicted -1.65, measured 6.40); otherwise the signed
+// drops stay (LeNet-5: -0.40 / -0.30).
+TEST(DropPredictor, FloorsOnlyWhenTheFreeMovesAreNotAdditive) {
+    const std::vector<std::vector<double>> drops = {{0, 1, -0.5}, {0, 2, 0}};
+    const std::vector<std::vector<double>> losses = {{0, 0.1, 0.02}, {0, 0.3, 0.05}};
+    pipeline::DropPredictor kept = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
+    kept.set_free_moves({2, -0.40, -0.30});
+    EXPECT_FALSE(kept.check_free_moves(22.5, 1.0));
+    EXPECT_DOUBLE_EQ(kept.layer_drop(0, 2), -0.5);
+    pipeline::DropPredictor edge = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
+    edge.set_free_moves({2, -0.5, 0.5});  // exactly the tolerance: kept
+    EXPECT_FALSE(edge.check_free_moves(22.5, 1.0));
+    pipeline::DropPredictor floored = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
+    floored.set_free_moves({2, -1.65, 6.40});
+    const double kappa = (1 * 0.1 + 2 * 0.3) / (0.01 + 0.09);
+    EXPECT_NEAR(floored.check_free_moves(22.5, 1.0).value_or(-1), kappa, 1e-12);
+    EXPECT_NEAR(floored.layer_drop(0, 2), kappa * 0.02, 1e-12);
+    EXPECT_NEAR(floored.layer_drop(1, 2), kappa * 0.05, 1e-12);
+    pipeline::DropPredictor none = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
+    EXPECT_FALSE(none.check_free_moves(22.5, 1.0));  // no free moves measured
+    EXPECT_DOUBLE_EQ(none.layer_drop(0, 2), -0.5);
+}

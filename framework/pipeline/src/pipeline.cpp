@@ -189,8 +189,7 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         // predicted a gain of 1.65. Beyond a point of difference (more than the 0.25-1 point
         // thresholds searched) the drops <= 0 are replaced (floor_by_loss).
         const auto& fm = predictor->free_moves();
-        const bool floor = fm.moves > 0 && fm.measured - fm.predicted > 1.0;
-        const double kappa = floor ? predictor->floor_by_loss(cap) : 0.0;
+        const std::optional<double> kappa = predictor->check_free_moves(cap, 1.0);
         const std::size_t raised = predictor->extrapolate_saturated(layer_score_sums(problem), cap);
         std::printf("drop predictor: every block in every layer on %zu training images (%zu passes, %.2f s; "
                     "int8-exact accuracy there %.2f%%; %zu saturated drops extrapolated by score; table in "
@@ -198,9 +197,9 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
                     predictor->images(), predictor->passes(), seconds_since(t), predictor->exact_accuracy(), raised);
         if (fm.moves > 0) {
             char verdict[128] = "additive, signed drops kept";
-            if (floor)
+            if (kappa)
                 std::snprintf(verdict, sizeof verdict,
-                              "not additive; drops <= 0 replaced by %.4g points per unit of loss increase", kappa);
+                              "not additive; drops <= 0 replaced by %.4g points per unit of loss increase", *kappa);
             std::printf("drop predictor: free moves (the cheapest block measured <= 0 in each of %zu layers) together, "
                         "1 more pass: predicted %.2f, measured %.2f points: %s\n",
                         fm.moves, fm.predicted, fm.measured, verdict);

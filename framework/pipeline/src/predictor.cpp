@@ -98,6 +98,11 @@ double DropPredictor::floor_by_loss(double cap) {
     return kappa;
 }
 
+std::optional<double> DropPredictor::check_free_moves(double cap, double tolerance) {
+    if (free_.moves == 0 || free_.measured - free_.predicted <= tolerance) return std::nullopt;
+    return floor_by_loss(cap);
+}
+
 std::size_t DropPredictor::extrapolate_saturated(const std::vector<std::vector<double>>& sums, double cap) {
     std::size_t raised = 0;
     for (std::size_t l = 0; l < drop_.size() && l < sums.size(); ++l) {

@@ -7,6 +7,7 @@
 /// because a measured drop weighs layers by what the network actually absorbs; the sum of
 /// per-image margin shifts and a Gaussian margin model were tried and ranked worse.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,13 @@ public:
         double predicted = 0, measured = 0;
     };
     const FreeMoves& free_moves() const { return free_; }
+    /// The free moves as measured elsewhere (e.g. in tests).
+    void set_free_moves(const FreeMoves& f) { free_ = f; }
+    /// Applies floor_by_loss(cap) when the free moves together lost more than `tolerance`
+    /// points beyond their summed single drops (the additive model fails on the moves the
+    /// predicted front takes first); otherwise keeps the signed drops. Returns floor_by_loss's
+    /// kappa when it floored, nothing when it kept the drops.
+    std::optional<double> check_free_moves(double cap, double tolerance);
 
 private:
     FreeMoves free_;
