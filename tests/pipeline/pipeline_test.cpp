@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -282,6 +283,88 @@ TEST(Pipeline, PredictSearchMeasuresTheDropPredictorOnceOnTrainingImages) {
         ASSERT_FALSE(s.at("best").is_null()) << s.dump();
         EXPECT_GE(s["best"]["validation_accuracy"].get<double>(), s.at("threshold").get<double>()) << s.dump();
         EXPECT_LE(s.at("evaluations").get<std::size_t>(), 5u) << s.dump();
+    }
+}
+
+// What is evaluated is what the accelerator runs: with a model that realizes every request
+// as all-EX (fixture mode "realize"), every accuracy the searches see, and each answer's
+// validation and test accuracy, are the int8-exact ones, and the answer names what was run.
+TEST(Pipeline, AccuraciesAreThoseOfTheConfigurationTheAcceleratorRealizes) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["accelerators"] = {{{"name", "fixed"}, {"component", "faulty.faulty"}, {"params", {{"mode", "realize"}, {"bad", "EX"}}}}};
+        j["exploration"]["granularity"] = "filter";
+        j["plugins"] = {{"paths", {HAWX_FAULTY_PLUGIN_DIR}}};
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const fs::path run_dir = t.path / "runs" / "pipe";
+    const json res = json::parse(slurp(run_dir / "results.json"));
+    const double exact_val = res.at("baseline").at("exact").at("validation").get<double>();
+    const double exact_test = res.at("baseline").at("exact").at("test").get<double>();
+    std::size_t lines = 0, asked_other = 0;
+    for (const auto& e : fs::directory_iterator(run_dir / "search")) {
+        if (e.path().extension() != ".jsonl") continue;
+        std::istringstream in(slurp(e.path()));
+        std::string line;
+        std::getline(in, line);
+        EXPECT_TRUE(json::parse(line).at("context").contains("accuracy_of")) << line;
+        while (std::getline(in, line)) {
+            const json j = json::parse(line);
+            EXPECT_DOUBLE_EQ(j.at("accuracy").get<double>(), exact_val) << line;
+            asked_other += j.at("configuration") != "1-5:EX";
+            ++lines;
+        }
+    }
+    EXPECT_GT(lines, 4u);
+    EXPECT_GT(asked_other, 0u);  // the searches did ask for approximate configurations
+    for (const auto& s : res.at("searches")) {
+        ASSERT_FALSE(s.at("best").is_null()) << s.dump();
+        const json& b = s["best"];
+        EXPECT_DOUBLE_EQ(b.at("validation_accuracy").get<double>(), exact_val) << s.dump();
+        EXPECT_DOUBLE_EQ(b.at("test_accuracy").get<double>(), exact_test) << s.dump();
+        if (b.at("configuration") != "1-5:EX") EXPECT_EQ(b.at("evaluated_as"), "1-5:EX") << s.dump();
+        EXPECT_EQ(b.at("accelerators").at(0).at("realized"), "1-5:EX") << s.dump();
+    }
+}
+
+// Operation granularity (weight positions as units; 61,470 of them on LeNet-5): per-position
+// scores are written, hawx-predict answers within its 5 evaluations on every threshold, and
+// the dataflow model's regrouping (one block per PE and SIMD lane) is what was evaluated.
+TEST(Pipeline, SearchesAtOperationGranularity) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["search"] = {{{"name", "predict"}, {"component", "search.hawx-predict"}}};
+        j["profiling"]["predictor_images"] = 300;
+        j["exploration"]["granularity"] = "operation";
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const fs::path run_dir = t.path / "runs" / "pipe";
+    const json res = json::parse(slurp(run_dir / "results.json"));
+    EXPECT_EQ(res.at("granularity"), "operation");
+    // one row per (layer, filter, weight position) for each block (the 5 and the library's exact reference)
+    std::istringstream csv(slurp(run_dir / "scores_operation.csv"));
+    std::map<std::string, std::size_t> rows;
+    std::string row;
+    std::getline(csv, row);
+    EXPECT_EQ(row, "layer,filter,position,block,mean,sum");
+    while (std::getline(csv, row)) {
+        std::istringstream f(row);
+        std::string field;
+        for (int i = 0; i < 4; ++i) std::getline(f, field, ',');
+        ++rows[field];
+    }
+    for (const char* b : {"EX", "T2", "T4", "T6", "BAM16"})
+        EXPECT_EQ(rows[b], std::size_t{6 * 25 + 16 * 150 + 120 * 400 + 84 * 120 + 10 * 84}) << b;
+    ASSERT_EQ(res.at("searches").size(), 2u);
+    for (const auto& s : res.at("searches")) {
+        ASSERT_FALSE(s.at("best").is_null()) << s.at("max_drop");
+        const json& b = s["best"];
+        EXPECT_GE(b.at("validation_accuracy").get<double>(), s.at("threshold").get<double>());
+        EXPECT_LE(s.at("evaluations").get<std::size_t>(), 5u);
+        const std::string realized = b.at("accelerators").at(0).at("realized");
+        EXPECT_EQ(b.value("evaluated_as", b.at("configuration").get<std::string>()), realized);
     }
 }
 

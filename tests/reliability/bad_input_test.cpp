@@ -261,7 +261,7 @@ TEST_F(BadInput, ManifestZeroPredictorImages) {
 
 TEST_F(BadInput, ManifestUnknownGranularity) {
     expect_manifest_rejected(R"({"hawx": 1, "name": "t", "exploration": {"granularity": "pixel"}})",
-                             {"'granularity' must be one of layer, filter, got 'pixel'"});
+                             {"'granularity' must be one of layer, filter, operation, got 'pixel'"});
 }
 
 TEST_F(BadInput, ManifestModelWithoutCheckpoint) {

@@ -679,4 +679,13 @@ TEST(DropPredictor, FloorsOnlyWhenTheFreeMovesAreNotAdditive) {
     pipeline::DropPredictor none = pipeline::DropPredictor::from_drops(drops, 90.0, 100, losses);
     EXPECT_FALSE(none.check_free_moves(22.5, 1.0));  // no free moves measured
     EXPECT_DOUBLE_EQ(none.layer_drop(0, 2), -0.5);
+    // no single drop in (0, cap] to fit on (every move alone free, together a collapse, as on
+    // the synthetic LeNet-5 at operation granularity): the free-moves pass calibrates kappa
+    const std::vector<std::vector<double>> all_free = {{0, 0, -0.5}, {0, -0.2, 0}};
+    pipeline::DropPredictor collapse = pipeline::DropPredictor::from_drops(all_free, 90.0, 100, losses);
+    collapse.set_free_moves({2, -0.5, 80.0, 0.02 + 0.05});
+    const double k2 = 80.0 / 0.07;
+    EXPECT_NEAR(collapse.check_free_moves(22.5, 1.0).value_or(-1), k2, 1e-9);
+    EXPECT_NEAR(collapse.layer_drop(0, 1), k2 * 0.1, 1e-9);
+    EXPECT_NEAR(collapse.layer_drop(0, 2) + collapse.layer_drop(1, 2), 80.0, 1e-9);  // the free moves sum to what they lost
 }

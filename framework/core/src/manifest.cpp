@@ -248,9 +248,8 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
         const auto& o = object_at(c, doc, "exploration", "");
         only_keys(c, o, "exploration",
                   {"granularity", "max_drop", "max_evaluations", "on_error", "batch_size", "threads", "finetune_in_loop"});
-        e.granularity = choice_at(c, o, "granularity", "exploration", "layer", {"layer", "filter"}) == "filter"
-                            ? Granularity::Filter
-                            : Granularity::Layer;
+        const std::string g = choice_at(c, o, "granularity", "exploration", "layer", {"layer", "filter", "operation"});
+        e.granularity = g == "filter" ? Granularity::Filter : g == "operation" ? Granularity::Operation : Granularity::Layer;
         e.max_drop = drops_at(c, o, "exploration");
         e.max_evaluations = static_cast<std::uint64_t>(number_at(c, o, "max_evaluations", "exploration", 0, 0, big, true));
         e.on_error = choice_at(c, o, "on_error", "exploration", "stop", {"stop", "skip"}) == "skip" ? OnError::Skip

@@ -51,15 +51,25 @@ std::string format_assignment(const ModelAssignment& a, const std::vector<std::s
 SearchScores search_scores(const ScoreTable& table, Granularity g, std::size_t blocks) {
     SearchScores out;
     for (std::size_t l = 0; l < table.s.size(); ++l) {
-        const std::size_t U = g == Granularity::Layer ? 1 : static_cast<std::size_t>(table.layers[l].out_channels);
-        if (g == Granularity::Operation)
-            throw Error("search scores: operation granularity needs per-position scores");
+        const LayerDesc& d = table.layers[l];
+        const auto F = static_cast<std::size_t>(d.out_channels), K = static_cast<std::size_t>(d.fan_in());
+        const std::size_t U = g == Granularity::Layer ? 1 : g == Granularity::Filter ? F : F * K;
         std::vector<std::vector<double>> mean(U, std::vector<double>(blocks)), sum = mean;
         for (std::size_t b = 0; b < blocks; ++b) {
             const LayerScores& s = table.s[l][b];
+            if (g == Granularity::Operation && !s.filter_mean.empty() && s.position_mean.size() != U)
+                throw Error("search scores: layer " + std::to_string(l + 1) +
+                            " has no per-position scores (operation granularity needs them)");
+            // a weight position is shared by the layer's P output positions: operations / (F * K)
+            const double P = static_cast<double>(s.operations) / static_cast<double>(F * K);
             for (std::size_t u = 0; u < U; ++u) {
-                mean[u][b] = g == Granularity::Layer ? s.layer_mean : s.filter_mean[u];
-                sum[u][b] = g == Granularity::Layer ? s.layer_sum : s.filter_sum[u];
+                if (g == Granularity::Filter && s.filter_mean.size() == U) {
+                    mean[u][b] = s.filter_mean[u], sum[u][b] = s.filter_sum[u];
+                } else if (g == Granularity::Operation && s.position_mean.size() == U) {
+                    mean[u][b] = s.position_mean[u], sum[u][b] = s.position_mean[u] * P;
+                } else {  // layer granularity, or a block without scores (other signedness: NaN)
+                    mean[u][b] = s.layer_mean, sum[u][b] = s.layer_sum;
+                }
             }
         }
         out.mean.push_back(std::move(mean));

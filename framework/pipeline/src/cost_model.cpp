@@ -93,8 +93,20 @@ Outcome CostModel::fail(std::size_t, const Configuration& c, const std::string& 
     return o;
 }
 
-Outcome CostModel::cost(std::size_t a, const Configuration& c) {
+// A model that leaves `realized` empty changed nothing.
+static Configuration realized_of(const Configuration& c, const AcceleratorReport& r) {
+    return r.realized.blocks.size() == c.blocks.size() ? r.realized : c;
+}
+
+Configuration CostModel::realized(std::size_t a, const Configuration& c) const {
+    if (models_.empty()) return c;
     const Costed k = evaluate(a, c);
+    return k.ok ? realized_of(c, k.report) : c;
+}
+
+Outcome CostModel::cost(std::size_t a, const Configuration& c, Configuration* realized) {
+    const Costed k = evaluate(a, c);
+    if (realized) *realized = k.ok ? realized_of(c, k.report) : c;
     if (!k.ok) return fail(a, c, k.error);
     Outcome o;
     o.accuracy = kNaN;

@@ -81,7 +81,9 @@ double Evaluator::mean_finetune_seconds() const {
     return tuned_seconds_.empty() ? 0.0 : sum / static_cast<double>(tuned_seconds_.size());
 }
 
-nlohmann::json Evaluator::log_annotation(const std::string& key) const {
+nlohmann::json Evaluator::log_annotation(const std::string& asked) const {
+    const auto as = evaluated_as_.find(asked);
+    const std::string& key = as == evaluated_as_.end() ? asked : as->second;
     const auto s = tuned_seconds_.find(key);
     const auto before = memo_.find(key);
     if (s == tuned_seconds_.end() || before == memo_.end()) return nullptr;
@@ -123,14 +125,20 @@ BatchEvaluator Evaluator::for_search(CostModel& costs, OnError on_error, std::si
     return [this, &costs, on_error, objective, threshold, best, finetuned](const std::vector<Configuration>& batch) {
         // Costs first: a configuration the accelerator cannot cost is not worth evaluating.
         std::vector<Outcome> out(batch.size());
+        // What is evaluated is what the accelerator runs: below layer granularity its mapping may
+        // move units that share a multiplier to one block, and the accuracy must be that of the
+        // configuration whose power is reported.
         std::vector<Configuration> costed;
         std::vector<std::size_t> where;
         for (std::size_t i = 0; i < batch.size(); ++i) {
+            Configuration runs = batch[i];
             if (costs.has_accelerators()) {
-                out[i] = costs.cost(objective, batch[i]);
+                out[i] = costs.cost(objective, batch[i], &runs);
                 if (out[i].status == EvalStatus::Skipped) continue;
+                if (runs.granularity != batch[i].granularity || runs.blocks != batch[i].blocks)
+                    evaluated_as_[format_configuration(batch[i], names_)] = format_configuration(runs, names_);
             }
-            costed.push_back(batch[i]);
+            costed.push_back(std::move(runs));
             where.push_back(i);
         }
         const Progress progress = [&](std::size_t k, double a) {

@@ -79,7 +79,7 @@ ProfileRequest profile_request(const Experiment& ex, const Workbench& w, const S
     q.metric = metric;
     q.metric_id = metric_id;
     q.exact_index = ex.blocks.exact_index;
-    q.per_position = false;  // the search works at layer or filter level
+    q.per_position = ex.spec->granularity == Granularity::Operation;  // weight positions are the search's units
     q.distribution.seed = ex.manifest->seed;
     q.ranges = stored_ranges(ex, w);
     return q;
@@ -212,6 +212,10 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     problem.predict_drop = [&](const Configuration& c) {
         measure_predictor();
         return predictor->drop(c, unit_weights);
+    };
+    problem.predict_unit_drop = [&](std::size_t l, std::size_t u, int b) {
+        measure_predictor();
+        return predictor->unit_drop(l, u, b, unit_weights);
     };
     const bool in_loop = ex.spec->finetune_in_loop;
     if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash, in_loop))

@@ -50,6 +50,7 @@ DropPredictor DropPredictor::measure(zoo::Network& net, engine::Engine& engine, 
             if (best < 0) continue;
             a.layers[l].units.assign(1, best);
             p.free_.predicted += p.drop_[l][static_cast<std::size_t>(best)];
+            p.free_.loss += p.loss_[l][static_cast<std::size_t>(best)];
             ++p.free_.moves;
         }
         if (p.free_.moves > 0) {
@@ -90,6 +91,10 @@ double DropPredictor::floor_by_loss(double cap) {
         for (std::size_t b = 0; b < drop_[l].size() && b < loss_[l].size(); ++b)
             if (drop_[l][b] > 0 && drop_[l][b] <= cap && loss_[l][b] > 0)
                 num += drop_[l][b] * loss_[l][b], den += loss_[l][b] * loss_[l][b];
+    // No drop measured in (0, cap] (a model that loses nothing to any single move, yet the free
+    // moves together did): the free-moves pass is the one calibration point left.
+    if (!(den > 0) && free_.moves > 0 && free_.loss > 0 && free_.measured > 0)
+        num = free_.measured, den = free_.loss;
     if (!(den > 0)) return 0.0;
     const double kappa = num / den;
     for (std::size_t l = 0; l < drop_.size() && l < loss_.size(); ++l)
@@ -168,6 +173,13 @@ double DropPredictor::drop(const Configuration& c, const std::vector<std::vector
                 total += weights[l][u][static_cast<std::size_t>(units[u])] * layer_drop(l, units[u]);
     }
     return total;
+}
+
+double DropPredictor::unit_drop(std::size_t l, std::size_t u, int b,
+                                const std::vector<std::vector<std::vector<double>>>& weights) const {
+    if (l < weights.size() && u < weights[l].size() && b >= 0 && static_cast<std::size_t>(b) < weights[l][u].size())
+        return weights[l][u][static_cast<std::size_t>(b)] * layer_drop(l, b);
+    return layer_drop(l, b);  // a layer-granularity unit: the whole layer
 }
 
 std::vector<std::vector<std::vector<double>>> unit_score_shares(const SearchProblem& p) {

@@ -154,6 +154,10 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                 lo.strategy_params = to_json(sc.params);
                 lo.context = {{"experiment", ex.hash}, {"checkpoint", ex.model->checkpoint}};
                 if (several) lo.context["objective"] = row.objective;
+                // Logs written before accuracies were those of the realized configuration hold
+                // another quantity below layer granularity: refused rather than mixed in.
+                if (p.granularity != Granularity::Layer && costs.has_accelerators())
+                    lo.context["accuracy_of"] = "the configuration the accelerator realizes";
                 if (finetuning) lo.annotate = finetuning->annotate;
                 SearchResult res;
                 try {
@@ -178,15 +182,19 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                 if (res.best) {
                     row.found = true;
                     const Configuration& best = *res.best;
+                    // the accuracies (validation, test, fine-tuned) are those of what the objective
+                    // accelerator runs, as in the search (Evaluator::for_search)
+                    const Configuration runs = costs.realized(a, best);
                     row.config = format_configuration(best, names);
+                    const std::string runs_key = format_configuration(runs, names);
                     row.val_acc = res.best_outcome ? res.best_outcome->accuracy : std::nan("");
-                    const zoo::EvalResult t = test(best);
+                    const zoo::EvalResult t = test(runs);
                     row.test_acc = t.accuracy;
                     row.test_ci = ci95(t.accuracy, t.total);
                     row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
                     row.accel = costs.reports(best);
                     if (finetuning) {
-                        row.finetune = finetune_answer(*finetuning, best, t, base.exact_test.accuracy - drop);
+                        row.finetune = finetune_answer(*finetuning, runs, t, base.exact_test.accuracy - drop);
                         if (finetuning->in_loop) {
                             // the search judged the fine-tuned network: that is its answer
                             row.test_acc = row.finetune->test_after;
@@ -200,6 +208,7 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                                   {"test_ci95", row.test_ci},
                                   {"test_meets_threshold", row.test_meets},
                                   {"accelerators", row.accel}};
+                    if (runs_key != row.config) sj["best"]["evaluated_as"] = runs_key;
                     if (row.finetune) {
                         const AnswerFinetune& f = *row.finetune;
                         sj["best"]["finetune"] = {{"judged_by_search", finetuning->in_loop},

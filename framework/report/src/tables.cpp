@@ -123,7 +123,8 @@ std::string report_text(const RunFiles& f) {
                                std::isfinite(s.ft_ci) ? strf("+-%.2f", s.ft_ci).c_str() : "",
                                s.ft_meets ? "" : " (below the threshold on test)");
                 if (!ar.realized.empty() && ar.realized != s.configuration)
-                    os << "             realized on " << ar.name << " as " << ar.realized << "\n";
+                    os << "             realized on " << ar.name << " as " << shorten(ar.realized, 100)
+                       << (ar.realized.size() > 100 ? " (in full in results.json)" : "") << "\n";
                 if (ar.power_norm > 1.0 + 1e-12) {
                     os << "             ! costs more than the all-exact design on " << ar.name << "\n";
                     costlier = true;

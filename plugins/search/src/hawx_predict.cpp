@@ -63,6 +63,10 @@ public:
                 for (std::size_t b = 0; b < B; ++b) {
                     c_[i][b] = lcost[l][b] / static_cast<double>(layout_.units[l]);
                     if (static_cast<int>(b) == p_.exact_block) continue;
+                    if (p_.predict_unit_drop) {
+                        d_[i][b] = p_.predict_unit_drop(l, u, static_cast<int>(b));
+                        continue;
+                    }
                     flat[i] = static_cast<int>(b);
                     d_[i][b] = p_.predict_drop(layout_.make(p_, flat));
                     flat[i] = p_.exact_block;

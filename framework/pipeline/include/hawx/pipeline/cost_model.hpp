@@ -42,7 +42,12 @@ public:
     /// throws or returns a non-finite power or area: with on_error = stop a hawx::Error naming
     /// the accelerator and the configuration; with skip, status Skipped and no costs (printed
     /// once per configuration and counted in skipped()).
-    Outcome cost(std::size_t a, const Configuration& c);
+    /// `realized`, when given, receives the configuration the accelerator runs after its
+    /// mapping (regrouping units that share a multiplier); `c` itself when nothing changes,
+    /// there is no accelerator, or the model failed.
+    Outcome cost(std::size_t a, const Configuration& c, Configuration* realized = nullptr);
+    /// The configuration accelerator `a` runs for `c` (see cost()).
+    Configuration realized(std::size_t a, const Configuration& c) const;
     /// cost() normalized to the all-exact design (power and area as fractions), or raw when
     /// the experiment has no exact block. Status Skipped when the model fails (skip).
     Outcome normalized(std::size_t a, const Configuration& c);

@@ -89,7 +89,8 @@ public:
                                    bool finetuned = false);
 
     /// The search's evaluator: each configuration's cost on accelerator `objective` of `costs`
-    /// and its accuracy. A configuration the accelerator cannot cost is Skipped without an
+    /// and the accuracy of the configuration that accelerator realizes (CostModel::cost: the
+    /// mapping may regroup units below layer granularity). A configuration the accelerator cannot cost is Skipped without an
     /// accuracy evaluation; a non-finite accuracy stops the run (on_error = stop) or is Failed.
     /// `threshold` (percent) only labels the progress display's best so far. `finetuned`: the
     /// accuracy after fine-tuning (exploration.finetune_in_loop).
@@ -108,6 +109,7 @@ private:
     std::string tag_;
     std::map<std::string, double> memo_;
     std::map<std::string, double> tuned_memo_;       // accuracies after fine-tuning
+    std::map<std::string, std::string> evaluated_as_;  // asked -> realized by the objective accelerator, where they differ
     std::map<std::string, double> tuned_seconds_;    // fine-tunes made in this process
     Finetuner* finetuner_ = nullptr;
 };

@@ -46,7 +46,9 @@ public:
     /// increase. A move that changes no image's class alone then still costs in proportion to
     /// how much it perturbs the outputs: on ResNet-18 many such moves measured 0.00 alone and
     /// lost 6.7 points together. Drops measured above 0 are kept. Returns kappa (0 when no
-    /// losses were measured or nothing to fit: then only the clamp applies).
+    /// losses were measured or nothing to fit: then only the clamp applies). With no drop in
+    /// (0, cap] but free moves measured together (free_moves().measured > 0), kappa is their
+    /// measured drop over their summed loss increases (the one calibration point there is).
     double floor_by_loss(double cap);
 
     /// Saturation: a block that costs a layer more than `cap` points has collapsed the network
@@ -81,6 +83,9 @@ public:
     /// unit's block b (below layer granularity a unit carries its share of the layer's drop;
     /// at layer granularity the weight is 1 and `weights` may be empty).
     double drop(const Configuration& c, const std::vector<std::vector<std::vector<double>>>& weights = {}) const;
+    /// drop() of the configuration with only unit u of layer l on block b (all else exact).
+    double unit_drop(std::size_t l, std::size_t u, int b,
+                     const std::vector<std::vector<std::vector<double>>>& weights = {}) const;
 
     /// The free-moves check (measure with block_power): in every layer the cheapest block
     /// whose drop measured <= 0, all together on the same images: how many layers had one,
@@ -88,6 +93,7 @@ public:
     struct FreeMoves {
         std::size_t moves = 0;
         double predicted = 0, measured = 0;
+        double loss = 0;  ///< the sum of their single loss increases
     };
     const FreeMoves& free_moves() const { return free_; }
     /// The free moves as measured elsewhere (e.g. in tests).
