@@ -6,10 +6,16 @@ usage: strategy_table.py RUN_DIR [EXHAUSTIVE_LOG]
 For each threshold: every strategy's full evaluations, answer, validation and test accuracy
 and the first accelerator's power (results.json), against the cheapest answer of the run; with
 EXHAUSTIVE_LOG (a search/*.jsonl of search.exhaustive over the same problem), also against the
-exhaustive optimum: the cheapest logged configuration meeting the threshold.
+exhaustive optimum: the cheapest logged configuration meeting the threshold (for a run below
+layer granularity, pass the layer-level sweep: the optimum over layer-uniform configurations).
+Configurations longer than 60 characters are cut (results.json holds them in full).
 """
 import json
 import sys
+
+
+def cut(config):
+    return config if len(config) <= 60 else config[:57] + "..."
 
 
 def main():
@@ -43,7 +49,7 @@ def main():
                 print(f"| {drop} | {s['strategy']} | {s['evaluations']} | none |  |  |  |  |" + (" |" if logged else ""))
                 continue
             p = b["accelerators"][0]["power_mw"]
-            row = (f"| {drop} | {s['strategy']} | {s['evaluations']} | `{b['configuration']}` | "
+            row = (f"| {drop} | {s['strategy']} | {s['evaluations']} | `{cut(b['configuration'])}` | "
                    f"{b['validation_accuracy']:.2f} | {b['test_accuracy']:.2f} | {p:.2f} | {(p / cheapest - 1) * 100:+.1f}% |")
             if logged:
                 row += f" {(p / opt - 1) * 100:+.1f}% |" if opt else " - |"

@@ -189,6 +189,24 @@ DataflowPlan Dataflow::plan(const std::vector<LayerShape>& layers, const Configu
     return plan;
 }
 
+std::vector<std::vector<std::int64_t>> Dataflow::unit_groups(const std::vector<LayerShape>& layers,
+                                                             Granularity g) const {
+    std::vector<std::vector<std::int64_t>> out;
+    if (g == Granularity::Layer) return out;
+    const std::vector<LayerFolding> folding = fold(layers);
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        const auto& s = layers[l];
+        const std::int64_t PE = folding[l].pe, SIMD = folding[l].simd;
+        auto& ids = out.emplace_back();
+        for (std::int64_t f = 0; f < s.out_channels; ++f) {
+            if (g == Granularity::Filter) ids.push_back(f % PE);
+            else
+                for (std::int64_t k = 0; k < s.fan_in; ++k) ids.push_back((f % PE) * SIMD + k % SIMD);
+        }
+    }
+    return out;
+}
+
 AcceleratorReport Dataflow::evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
                                      const std::vector<std::string>& names,
                                      const std::vector<HardwareCost>& costs) const {

@@ -231,6 +231,16 @@ PerunPlan Perun::plan(const std::vector<LayerShape>& layers, const Configuration
     return plan;
 }
 
+std::vector<std::vector<std::int64_t>> Perun::unit_groups(const std::vector<LayerShape>& layers, Granularity g) const {
+    std::vector<std::vector<std::int64_t>> out;
+    if (g != Granularity::Operation) return out;
+    for (const auto& s : layers) {
+        auto& ids = out.emplace_back();
+        for (std::int64_t f = 0; f < s.out_channels; ++f) ids.insert(ids.end(), static_cast<std::size_t>(s.fan_in), f);
+    }
+    return out;
+}
+
 AcceleratorReport Perun::evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
                                   const std::vector<std::string>& names,
                                   const std::vector<HardwareCost>& costs) const {

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <random>
 
 #include "hawx/accelerators/dataflow.hpp"
 #include "test_util.hpp"
@@ -190,6 +193,53 @@ TEST(Dataflow, OperationLevelRegroupedBySimdLane) {
               "layer 1 (fc): 2 of 2 multipliers (PE f mod 1, lane k mod 2) served mixed blocks; each takes its "
               "majority block, 2 weight positions changed");
     EXPECT_NEAR(r.power_mw, 0.425 + 0.126, 1e-12);
+}
+
+// unit_groups names exactly what the regrouping enforces, on LeNet-5 at filter and operation
+// level: a configuration uniform inside every group is run as asked (no change), and any
+// configuration is realized uniform inside every group.
+TEST(Dataflow, UnitGroupsAreWhatTheRegroupingEnforces) {
+    const Dataflow d = lenet_engine();
+    const auto layers = lenet5();
+    EXPECT_TRUE(d.unit_groups(layers, Granularity::Layer).empty());
+    std::mt19937_64 rng(11);
+    for (Granularity g : {Granularity::Filter, Granularity::Operation}) {
+        const auto ids = d.unit_groups(layers, g);
+        ASSERT_EQ(ids.size(), layers.size());
+        // conv1 PE 3 SIMD 5 ... fc3 PE 2 SIMD 4: groups per layer
+        const std::vector<std::size_t> want = g == Granularity::Filter ? std::vector<std::size_t>{3, 4, 8, 4, 2}
+                                                                       : std::vector<std::size_t>{15, 60, 80, 24, 8};
+        for (std::size_t l = 0; l < layers.size(); ++l) {
+            ASSERT_EQ(ids[l].size(), static_cast<std::size_t>(unit_count(layers[l], g)));
+            EXPECT_EQ(static_cast<std::size_t>(*std::max_element(ids[l].begin(), ids[l].end()) + 1), want[l]);
+        }
+        for (int trial = 0; trial < 4; ++trial) {
+            Configuration grouped, mixed;
+            grouped.granularity = mixed.granularity = g;
+            for (std::size_t l = 0; l < layers.size(); ++l) {
+                std::vector<int> per_group(want[l]);
+                for (int& b : per_group) b = static_cast<int>(rng() % 5);
+                auto& row = grouped.blocks.emplace_back();
+                auto& any = mixed.blocks.emplace_back();
+                for (std::int64_t id : ids[l]) {
+                    row.push_back(per_group[static_cast<std::size_t>(id)]);
+                    any.push_back(static_cast<int>(rng() % 5));
+                }
+            }
+            const auto r = d.evaluate(layers, grouped, paper_names(), paper_costs());
+            EXPECT_EQ(r.realized.blocks, grouped.blocks);
+            EXPECT_TRUE(r.changes.empty());
+            const auto m = d.evaluate(layers, mixed, paper_names(), paper_costs());
+            EXPECT_FALSE(m.changes.empty());
+            for (std::size_t l = 0; l < layers.size(); ++l) {
+                std::map<std::int64_t, int> seen;
+                for (std::size_t u = 0; u < ids[l].size(); ++u) {
+                    const auto [it, fresh] = seen.emplace(ids[l][u], m.realized.blocks[l][u]);
+                    EXPECT_EQ(it->second, m.realized.blocks[l][u]) << "layer " << l << " unit " << u;
+                }
+            }
+        }
+    }
 }
 
 TEST(Dataflow, ConfigurationShapeErrors) {

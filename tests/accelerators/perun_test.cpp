@@ -79,6 +79,20 @@ TEST(Perun, OperationLevelBecomesFilterLevel) {
               "each takes its majority block (2 weight positions changed)");
 }
 
+// At operation level a filter's weight positions are one group (one work-item, one LID).
+TEST(Perun, UnitGroupsAtOperationLevelAreFilters) {
+    const std::vector<LayerShape> layers = {{"l1", "linear", 2, 3, 1}};
+    const Perun p = make<Perun>({{"lids", std::int64_t{2}}});
+    EXPECT_EQ(p.unit_groups(layers, Granularity::Operation), (std::vector<std::vector<std::int64_t>>{{0, 0, 0, 1, 1, 1}}));
+    EXPECT_TRUE(p.unit_groups(layers, Granularity::Filter).empty());
+    Configuration c;
+    c.granularity = Granularity::Operation;
+    c.blocks = {{1, 1, 1, 0, 0, 0}};  // uniform inside each group: run as asked
+    const auto r = p.evaluate(layers, c, ab_names(), ab_costs());
+    EXPECT_EQ(r.realized.blocks, (std::vector<std::vector<int>>{{1, 0}}));
+    EXPECT_TRUE(r.changes.empty());
+}
+
 TEST(Perun, Vgg11OnEightCvsGroupsLayersOptimally) {
     // Paper: eight CVs for VGG-11. The grouping must minimize the largest group's MACs over
     // every contiguous cut of 11 layers into 8 groups (brute force over the 120 cuts).

@@ -313,6 +313,41 @@ TEST(Strategies, PredictAtOperationGranularityWithAndWithoutTheUnitHook) {
     }
 }
 
+// The accelerator's unit groups (units sharing a multiplier run one block): every strategy
+// proposes only group-uniform configurations; exhaustive enumerates B^groups of them (the
+// ground truth), and hawx-predict lands within 1% of that optimum with <= 5 evaluations.
+TEST(Strategies, KeepTheAcceleratorsUnitGroups) {
+    PluginManager pm(plugin_search_path({}));
+    for (double drop : kDrops) {
+        auto s = synthetic::make(Granularity::Filter, 4, drop, 7, {4, 6, 2}, {9, 18, 12});
+        s.problem.predict_drop = scaled_predictor(s, 0.7);
+        s.problem.unit_groups = {{0, 1, 0, 1}, {0, 1, 2, 0, 1, 2}, {0, 0}};  // f mod PE, PE = 2, 3, 1
+        const auto uniform_in_groups = [&](const Configuration& c) {
+            for (std::size_t l = 0; l < c.blocks.size(); ++l)
+                for (std::size_t u = 0; u < c.blocks[l].size(); ++u)
+                    for (std::size_t v = 0; v < u; ++v)
+                        if (s.problem.unit_groups[l][u] == s.problem.unit_groups[l][v] && c.blocks[l][u] != c.blocks[l][v])
+                            return false;
+            return true;
+        };
+        const StrategyRun ex = run(pm, s, "search.exhaustive");
+        EXPECT_EQ(ex.result.full_evaluations, 4096u);  // 4^(2 + 3 + 1)
+        ASSERT_TRUE(ex.result.best);
+        for (const std::string name : {"search.exhaustive", "search.hawx", "search.hawx-lagrange", "search.hawx-predict",
+                                       "search.random"}) {
+            const StrategyRun r = run(pm, s, name, name == "search.random" ? nlohmann::json{{"per_unit", true}} : nlohmann::json());
+            for (const auto& e : r.result.evaluations) EXPECT_TRUE(uniform_in_groups(e.configuration)) << name << " " << e.key;
+            if (name == "search.hawx-predict") {
+                ASSERT_TRUE(r.result.best);
+                EXPECT_LE(r.result.full_evaluations, 5u);
+                EXPECT_LE(r.power, 1.01 * ex.power) << "threshold drop " << drop;
+                std::printf("[predict, unit groups] drop %.1f: power / grouped optimum = %.4f, %llu evaluations\n", drop,
+                            r.power / ex.power, static_cast<unsigned long long>(r.result.full_evaluations));
+            }
+        }
+    }
+}
+
 // Below layer granularity hawx-predict brackets on layer-uniform configurations, then splits
 // the failing step: the first configuration that is not layer-uniform is the bracket's lower
 // end (cheapest layer-uniform one that met the threshold) with half of the units where it

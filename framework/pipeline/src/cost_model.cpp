@@ -1,5 +1,6 @@
 #include "hawx/pipeline/cost_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -102,6 +103,24 @@ Configuration CostModel::realized(std::size_t a, const Configuration& c) const {
     if (models_.empty()) return c;
     const Costed k = evaluate(a, c);
     return k.ok ? realized_of(c, k.report) : c;
+}
+
+std::vector<std::vector<std::int64_t>> CostModel::unit_groups(std::size_t a, Granularity g) const {
+    if (models_.empty()) return {};
+    std::vector<std::vector<std::int64_t>> ids = models_[a]->unit_groups(layers_, g);
+    if (ids.empty()) return ids;
+    if (ids.size() != layers_.size())
+        throw Error(labels_[a] + ": unit_groups gave " + std::to_string(ids.size()) + " layers, the network has " +
+                    std::to_string(layers_.size()));
+    for (std::size_t l = 0; l < ids.size(); ++l) {
+        const auto U = static_cast<std::size_t>(unit_count(layers_[l], g));
+        if (ids[l].size() != U || std::any_of(ids[l].begin(), ids[l].end(), [&](std::int64_t v) {
+                return v < 0 || static_cast<std::size_t>(v) >= U;
+            }))
+            throw Error(labels_[a] + ": unit_groups of layer " + std::to_string(l + 1) + " must give each of its " +
+                        std::to_string(U) + " units a group id in 0.." + std::to_string(U - 1));
+    }
+    return ids;
 }
 
 Outcome CostModel::cost(std::size_t a, const Configuration& c, Configuration* realized) {

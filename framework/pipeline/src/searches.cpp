@@ -143,6 +143,7 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                 p.strategy_name = sc.ref.component;
                 if (costs.has_accelerators())
                     p.estimate_cost = [&costs, a](const Configuration& c) { return costs.cost(a, c); };
+                p.unit_groups = costs.unit_groups(a, p.granularity);
                 const std::shared_ptr<SearchStrategy> strategy =
                     ex.plugins().create<SearchStrategy>(*sc.entry, sc.params, ex.file + ": " + sc.ref.where);
                 SearchLogOptions lo;

@@ -18,10 +18,21 @@ std::uint64_t Rng::below(std::uint64_t n) {
     }
 }
 
-UnitLayout::UnitLayout(const SearchProblem& p) {
-    for (const auto& l : p.layers) {
+UnitLayout::UnitLayout(const SearchProblem& p, bool grouped) {
+    grouped = grouped && p.unit_groups.size() == p.layers.size();
+    for (std::size_t l = 0; l < p.layers.size(); ++l) {
+        const auto U = static_cast<std::size_t>(unit_count(p.layers[l], p.granularity));
         offset.push_back(total);
-        units.push_back(static_cast<std::size_t>(unit_count(l, p.granularity)));
+        layer_units.push_back(U);
+        if (grouped && p.unit_groups[l].size() == U) {
+            std::map<std::int64_t, std::vector<std::size_t>> by_id;  // groups in id order
+            for (std::size_t u = 0; u < U; ++u) by_id[p.unit_groups[l][u]].push_back(u);
+            for (auto& [id, us] : by_id) members.push_back(std::move(us));
+            units.push_back(by_id.size());
+        } else {
+            for (std::size_t u = 0; u < U; ++u) members.push_back({u});
+            units.push_back(U);
+        }
         total += units.back();
     }
 }
@@ -29,16 +40,18 @@ UnitLayout::UnitLayout(const SearchProblem& p) {
 Configuration UnitLayout::make(const SearchProblem& p, const std::vector<int>& flat) const {
     Configuration c;
     c.granularity = p.granularity;
-    for (std::size_t l = 0; l < units.size(); ++l)
-        c.blocks.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(offset[l]),
-                              flat.begin() + static_cast<std::ptrdiff_t>(offset[l] + units[l]));
+    for (std::size_t l = 0; l < units.size(); ++l) {
+        auto& row = c.blocks.emplace_back(layer_units[l]);
+        for (std::size_t g = offset[l]; g < offset[l] + units[l]; ++g)
+            for (std::size_t u : members[g]) row[u] = flat[g];
+    }
     return c;
 }
 
 std::vector<int> UnitLayout::flatten(const Configuration& c) const {
-    std::vector<int> flat;
-    flat.reserve(total);
-    for (const auto& layer : c.blocks) flat.insert(flat.end(), layer.begin(), layer.end());
+    std::vector<int> flat(total);
+    for (std::size_t l = 0; l < units.size() && l < c.blocks.size(); ++l)
+        for (std::size_t g = offset[l]; g < offset[l] + units[l]; ++g) flat[g] = c.blocks[l][members[g].front()];
     return flat;
 }
 

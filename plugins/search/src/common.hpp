@@ -28,14 +28,22 @@ private:
     std::mt19937_64 engine_;
 };
 
-/// Per-layer unit counts and flattened unit numbering (layer-major).
+/// Per-layer unit counts and flattened unit numbering (layer-major). `grouped` (and the
+/// problem has unit_groups): the flat entries are the accelerator's unit groups instead, each
+/// standing for all its units (make() gives them one block; flatten() reads a group's first).
 struct UnitLayout {
-    std::vector<std::size_t> units;   ///< units per layer
+    std::vector<std::size_t> units;   ///< entries (units, or groups) per layer
     std::vector<std::size_t> offset;  ///< first flat index of each layer
     std::size_t total = 0;
-    explicit UnitLayout(const SearchProblem& p);
+    std::vector<std::size_t> layer_units;          ///< the problem's units per layer
+    std::vector<std::vector<std::size_t>> members;  ///< per flat entry: its units in the layer
+    explicit UnitLayout(const SearchProblem& p, bool grouped = false);
     Configuration make(const SearchProblem& p, const std::vector<int>& flat) const;
     std::vector<int> flatten(const Configuration& c) const;
+    /// The share of its layer's units entry i stands for.
+    double share(std::size_t l, std::size_t i) const {
+        return static_cast<double>(members[i].size()) / static_cast<double>(layer_units[l]);
+    }
 };
 
 /// A configuration where every unit of layer l uses per_layer[l].

@@ -29,7 +29,7 @@ public:
 
     void start(const SearchProblem& problem) override {
         p_ = problem;
-        layout_ = UnitLayout(p_);
+        layout_ = UnitLayout(p_, true);  // the accelerator's unit groups, where it has them
         const double B = static_cast<double>(p_.block_names.size());
         const double log_n = static_cast<double>(layout_.total) * std::log10(B);
         if (log_n > std::log10(max_) + 1e-12) {

@@ -47,7 +47,7 @@ public:
         const std::string who = p_.strategy_name.empty() ? "search.hawx" : p_.strategy_name;
         ls_ = layer_scores(p_, who);
         lcost_ = layer_costs(p_);
-        layout_ = UnitLayout(p_);
+        layout_ = UnitLayout(p_, true);  // the accelerator's unit groups, where it has them
         B_ = static_cast<int>(p_.block_names.size());
         order_.assign(p_.layers.size(), {});
         for (std::size_t l = 0; l < p_.layers.size(); ++l) {
@@ -143,9 +143,13 @@ private:
         return layer_uniform(p_, per_layer);
     }
 
+    // entry u of layer l (a unit, or a group of units: their mean)
     double unit_score(std::size_t l, std::size_t u, std::size_t b) const {
-        if (p_.scores[l].size() == layout_.units[l]) return p_.scores[l][u][b];
-        return ls_[l][b];
+        if (p_.scores[l].size() != layout_.layer_units[l]) return ls_[l][b];
+        const auto& m = layout_.members[layout_.offset[l] + u];
+        double s = 0;
+        for (std::size_t x : m) s += p_.scores[l][x][b];
+        return s / static_cast<double>(m.size());
     }
 
     double summed_score(const Configuration& c) const {

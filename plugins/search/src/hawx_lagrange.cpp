@@ -51,7 +51,7 @@ public:
     void start(const SearchProblem& problem) override {
         p_ = problem;
         const std::string who = p_.strategy_name.empty() ? "search.hawx-lagrange" : p_.strategy_name;
-        layout_ = UnitLayout(p_);
+        layout_ = UnitLayout(p_, true);  // the accelerator's unit groups, where it has them
         const auto sums = unit_score_sums(p_, who);
         const auto lcost = layer_costs(p_);
         const std::size_t B = p_.block_names.size();
@@ -60,8 +60,10 @@ public:
         for (std::size_t l = 0; l < p_.layers.size(); ++l)
             for (std::size_t u = 0; u < layout_.units[l]; ++u)
                 for (std::size_t b = 0; b < B; ++b) {
-                    s_[layout_.offset[l] + u][b] = sums[l][u][b];
-                    c_[layout_.offset[l] + u][b] = lcost[l][b] / static_cast<double>(layout_.units[l]);
+                    const std::size_t i = layout_.offset[l] + u;
+                    s_[i][b] = 0;
+                    for (std::size_t m : layout_.members[i]) s_[i][b] += sums[l][m][b];
+                    c_[i][b] = lcost[l][b] * layout_.share(l, i);
                 }
         allowed_.assign(layout_.total, std::vector<char>(B, 1));
         cur_.assign(layout_.total, 0);

@@ -51,7 +51,7 @@ public:
         if (!p_.predict_drop)
             throw Error(who + ": needs the drop predictor (SearchProblem::predict_drop), which hawx run provides");
         if (p_.exact_block < 0) throw Error(who + ": needs an exact block among the experiment's blocks");
-        layout_ = UnitLayout(p_);
+        layout_ = UnitLayout(p_, true);  // the accelerator's unit groups, where it has them
         const std::size_t B = p_.block_names.size(), U = layout_.total;
         const auto lcost = layer_costs(p_);
         d_.assign(U, std::vector<double>(B, 0.0));
@@ -61,10 +61,10 @@ public:
             for (std::size_t u = 0; u < layout_.units[l]; ++u) {
                 const std::size_t i = layout_.offset[l] + u;
                 for (std::size_t b = 0; b < B; ++b) {
-                    c_[i][b] = lcost[l][b] / static_cast<double>(layout_.units[l]);
+                    c_[i][b] = lcost[l][b] * layout_.share(l, i);
                     if (static_cast<int>(b) == p_.exact_block) continue;
                     if (p_.predict_unit_drop) {
-                        d_[i][b] = p_.predict_unit_drop(l, u, static_cast<int>(b));
+                        for (std::size_t m : layout_.members[i]) d_[i][b] += p_.predict_unit_drop(l, m, static_cast<int>(b));
                         continue;
                     }
                     flat[i] = static_cast<int>(b);

@@ -29,7 +29,7 @@ public:
     std::vector<Configuration> ask() override {
         std::vector<Configuration> out;
         const std::uint64_t B = p_.block_names.size();
-        const UnitLayout layout(p_);
+        const UnitLayout layout(p_, true);  // the accelerator's unit groups, where it has them
         while (drawn_ < total_ && out.size() < batch_ && B > 0) {
             ++drawn_;
             if (per_unit_) {

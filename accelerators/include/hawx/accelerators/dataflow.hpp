@@ -52,6 +52,10 @@ public:
     AcceleratorReport evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
                                const std::vector<std::string>& block_names,
                                const std::vector<HardwareCost>& block_costs) const override;
+    /// Filter level: filter f runs on PE f mod PE; operation level: weight position (f, k) on
+    /// the multiplier (f mod PE, k mod SIMD). Layer level: none.
+    std::vector<std::vector<std::int64_t>> unit_groups(const std::vector<LayerShape>& layers,
+                                                       Granularity g) const override;
 
     /// Per-layer folding (from the lists or the target throughput), checked.
     std::vector<LayerFolding> fold(const std::vector<LayerShape>& layers) const;

@@ -63,6 +63,10 @@ public:
     AcceleratorReport evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
                                const std::vector<std::string>& block_names,
                                const std::vector<HardwareCost>& block_costs) const override;
+    /// Operation level: a filter is one work-item on one LID, so its weight positions are one
+    /// group. Other levels: none.
+    std::vector<std::vector<std::int64_t>> unit_groups(const std::vector<LayerShape>& layers,
+                                                       Granularity g) const override;
 
     PerunPlan plan(const std::vector<LayerShape>& layers, const Configuration& configuration,
                    const std::vector<std::string>& block_names, const std::vector<HardwareCost>& block_costs) const;

@@ -38,6 +38,18 @@ public:
     virtual AcceleratorReport evaluate(const std::vector<LayerShape>& layers, const Configuration& configuration,
                                        const std::vector<std::string>& block_names,
                                        const std::vector<HardwareCost>& block_costs) const = 0;
+    /// Units that share one physical multiplier (or work-item) and so always run one block:
+    /// per layer, a group id in 0..groups-1 for each unit at granularity `g` (equal ids, one
+    /// group). evaluate() realizes a configuration that mixes blocks inside a group by moving
+    /// units (listed in `changes`); a strategy that keeps every group on one block
+    /// (SearchProblem::unit_groups) proposes only what the hardware runs. Empty (the default):
+    /// no such constraint is known. Throws like evaluate() on a network it cannot host
+    /// (SDK ABI 6).
+    virtual std::vector<std::vector<std::int64_t>> unit_groups(const std::vector<LayerShape>& layers,
+                                                               Granularity g) const {
+        (void)layers, (void)g;
+        return {};
+    }
 };
 
 }  // namespace hawx

@@ -87,6 +87,10 @@ struct SearchProblem {
     /// strategy needs per unit at operation granularity (tens of thousands of units). Null
     /// when predict_drop is (SDK ABI 6).
     std::function<double(std::size_t layer, std::size_t unit, int block)> predict_unit_drop;
+    /// The objective accelerator's unit groups (AcceleratorModel::unit_groups): per layer a
+    /// group id per unit; units of one group always run one block on that hardware. Empty:
+    /// none known (every unit free). Strategies that honour them search over groups (SDK ABI 6).
+    std::vector<std::vector<std::int64_t>> unit_groups;
 };
 
 /// The cost of a fully parallel network: one physical multiplier per weight (per weight

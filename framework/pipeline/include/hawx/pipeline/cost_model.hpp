@@ -48,6 +48,10 @@ public:
     Outcome cost(std::size_t a, const Configuration& c, Configuration* realized = nullptr);
     /// The configuration accelerator `a` runs for `c` (see cost()).
     Configuration realized(std::size_t a, const Configuration& c) const;
+    /// Accelerator `a`'s unit groups at granularity `g` (AcceleratorModel::unit_groups; empty
+    /// without an accelerator). Throws hawx::Error naming the accelerator when it returns
+    /// groups of the wrong shape.
+    std::vector<std::vector<std::int64_t>> unit_groups(std::size_t a, Granularity g) const;
     /// cost() normalized to the all-exact design (power and area as fractions), or raw when
     /// the experiment has no exact block. Status Skipped when the model fails (skip).
     Outcome normalized(std::size_t a, const Configuration& c);
