@@ -625,6 +625,15 @@ TEST(DropPredictor, SumsSharesAndExtrapolatesSaturatedDrops) {
     EXPECT_DOUBLE_EQ(p.layer_drop(0, 3), 100.0);
     EXPECT_DOUBLE_EQ(p.layer_drop(1, 3), 3.0);
     EXPECT_THROW(p.drop(f), Error);  // units without weights
+    // saturated at the collapse; unit_drop is the unsaturated one-unit term, so that the
+    // (unsaturated) drop is the sum of unit_drop over the units
+    Configuration all;
+    all.blocks = {{3}, {3}};
+    EXPECT_DOUBLE_EQ(p.drop(all), 100 + 3);
+    EXPECT_DOUBLE_EQ(p.drop(all, {}, 80.0), 80.0);
+    EXPECT_DOUBLE_EQ(p.drop(c, {}, 80.0), 3.0);
+    EXPECT_DOUBLE_EQ(p.unit_drop(0, 0, 3) + p.unit_drop(1, 0, 3), 103.0);
+    EXPECT_DOUBLE_EQ(p.unit_drop(0, 0, 3, w) + p.unit_drop(0, 1, 1, w), p.drop(f, w));
 }
 
 // Noise handling: negative drops become 0; drops measured at or below 0 become kappa x loss

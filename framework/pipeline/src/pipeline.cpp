@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -209,9 +210,11 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         write_file_atomic(folder->file("drop_predictor.csv"), predictor->table_csv(layer_names, problem.block_names));
         std::fflush(stdout);
     };
-    problem.predict_drop = [&](const Configuration& c) {
+    const int classes = std::max({w.md.data.train.num_classes, w.md.data.test.num_classes, 1});
+    const double collapse = std::max(problem.baseline_accuracy - 100.0 / classes, 0.0);
+    problem.predict_drop = [&, collapse](const Configuration& c) {
         measure_predictor();
-        return predictor->drop(c, unit_weights);
+        return predictor->drop(c, unit_weights, collapse);
     };
     problem.predict_unit_drop = [&](std::size_t l, std::size_t u, int b) {
         measure_predictor();

@@ -154,7 +154,8 @@ std::string DropPredictor::table_csv(const std::vector<std::string>& layer_names
     return csv;
 }
 
-double DropPredictor::drop(const Configuration& c, const std::vector<std::vector<std::vector<double>>>& weights) const {
+double DropPredictor::drop(const Configuration& c, const std::vector<std::vector<std::vector<double>>>& weights,
+                           double collapse) const {
     if (c.blocks.size() != drop_.size())
         throw Error("drop predictor: the configuration has " + std::to_string(c.blocks.size()) +
                     " layers, the measurement " + std::to_string(drop_.size()));
@@ -172,7 +173,7 @@ double DropPredictor::drop(const Configuration& c, const std::vector<std::vector
             if (units[u] >= 0 && static_cast<std::size_t>(units[u]) < weights[l][u].size())
                 total += weights[l][u][static_cast<std::size_t>(units[u])] * layer_drop(l, units[u]);
     }
-    return total;
+    return std::min(total, collapse);
 }
 
 double DropPredictor::unit_drop(std::size_t l, std::size_t u, int b,

@@ -83,7 +83,8 @@ struct SearchProblem {
     std::function<double(const Configuration&)> predict_drop;
     /// The drop predict_drop gives a configuration with unit `unit` of layer `layer` on
     /// `block` and every other unit on the exact block; predict_drop is the sum of these over
-    /// a configuration's units (it is additive). O(1), where predict_drop is O(units): what a
+    /// a configuration's units (additive), saturated at the collapse to chance accuracy
+    /// (baseline - 100 / classes). O(1), where predict_drop is O(units): what a
     /// strategy needs per unit at operation granularity (tens of thousands of units). Null
     /// when predict_drop is (SDK ABI 6).
     std::function<double(std::size_t layer, std::size_t unit, int block)> predict_unit_drop;
