@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -326,6 +327,92 @@ TEST(Pipeline, AccuraciesAreThoseOfTheConfigurationTheAcceleratorRealizes) {
         if (b.at("configuration") != "1-5:EX") EXPECT_EQ(b.at("evaluated_as"), "1-5:EX") << s.dump();
         EXPECT_EQ(b.at("accelerators").at(0).at("realized"), "1-5:EX") << s.dump();
     }
+}
+
+// With several accelerators, each pairs its power with the accuracy of what it runs: "asis"
+// runs what is asked, "fixed" runs everything on EX. One search minimizes power on each. Each
+// accelerator's Pareto files, its entry of each answer, its table2.csv rows and the report must
+// give the accuracies of what it runs, not those the search measured; and a resumed run, which
+// reads the accuracies back from the logs, must give the same files.
+TEST(Pipeline, EachAcceleratorsParetoSetHasTheAccuracyOfWhatItRuns) {
+    TempDir t;
+    const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [](json& j) {
+        j["accelerators"] = {{{"name", "asis"}, {"component", "faulty.faulty"}, {"params", {{"mode", "nan"}, {"bad", "none"}}}},
+                             {{"name", "fixed"}, {"component", "faulty.faulty"}, {"params", {{"mode", "realize"}, {"bad", "EX"}}}}};
+        j["search"] = {{{"name", "lagrange"}, {"component", "search.hawx-lagrange"}, {"objective", "asis"}},
+                       {{"name", "greedy"}, {"component", "search.greedy"}, {"objective", "fixed"}}};
+        j["exploration"]["granularity"] = "filter";
+        j["plugins"] = {{"paths", {HAWX_FAULTY_PLUGIN_DIR}}};
+    });
+    const CmdResult r = run(hawx_run(m));
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const fs::path run_dir = t.path / "runs" / "pipe";
+    const json res = json::parse(slurp(run_dir / "results.json"));
+    const double exact_val = res.at("baseline").at("exact").at("validation").get<double>();
+    const double exact_test = res.at("baseline").at("exact").at("test").get<double>();
+    // evaluated_<accelerator>.csv: accuracy,power,area,configuration,strategy
+    const auto accuracies = [&](const std::string& file) {
+        std::istringstream in(slurp(run_dir / file));
+        std::string row;
+        std::getline(in, row);
+        std::map<std::string, double> v;
+        while (std::getline(in, row)) {
+            const auto c = row.find(',', row.find(',', row.find(',') + 1) + 1);
+            v[row.substr(c + 1, row.rfind(',') - c - 1)] = std::stod(row.substr(0, row.find(',')));
+        }
+        return v;
+    };
+    const std::map<std::string, double> asis = accuracies("evaluated_asis.csv"), fixed = accuracies("evaluated_fixed.csv");
+    ASSERT_EQ(asis.size(), fixed.size());
+    EXPECT_GT(std::count_if(asis.begin(), asis.end(), [&](const auto& a) { return a.second != exact_val; }), 0)
+        << "no approximate configuration was measured: the test shows nothing";
+    for (const auto& [key, a] : fixed) EXPECT_DOUBLE_EQ(a, exact_val) << key;
+    for (const auto& [key, a] : accuracies("pareto_fixed.csv")) EXPECT_DOUBLE_EQ(a, exact_val) << key;
+    std::size_t approximate = 0;
+    for (const auto& s : res.at("searches")) {
+        ASSERT_FALSE(s.at("best").is_null()) << s.dump();
+        const json& b = s["best"];
+        const json& acc = b.at("accelerators");
+        ASSERT_EQ(acc.size(), 2u);
+        const std::size_t own = s.at("objective") == "asis" ? 0 : 1, other = 1 - own;
+        EXPECT_FALSE(acc[own].contains("validation_accuracy")) << s.dump();  // the answer's own accuracies
+        const std::string key = b.at("configuration");
+        if (key == "1-5:EX") continue;
+        ++approximate;
+        if (other == 1) {
+            EXPECT_DOUBLE_EQ(acc[1].at("validation_accuracy").get<double>(), exact_val) << s.dump();
+            EXPECT_DOUBLE_EQ(acc[1].at("test_accuracy").get<double>(), exact_test) << s.dump();
+        } else {
+            EXPECT_DOUBLE_EQ(b.at("validation_accuracy").get<double>(), exact_val) << s.dump();  // as fixed ran it
+            ASSERT_TRUE(asis.count(key)) << key;
+            EXPECT_DOUBLE_EQ(acc[0].at("validation_accuracy").get<double>(), asis.at(key)) << s.dump();
+        }
+    }
+    EXPECT_GT(approximate, 0u);
+    std::istringstream table(slurp(run_dir / "table2.csv"));
+    std::string row;
+    std::getline(table, row);
+    while (std::getline(table, row)) {
+        std::vector<std::string> f;
+        std::istringstream fields(row);
+        for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+        ASSERT_GT(f.size(), 10u) << row;
+        if (f[10] == "fixed") EXPECT_DOUBLE_EQ(std::stod(f[6]), exact_val) << row;
+    }
+    char line[96];
+    std::snprintf(line, sizeof line, "realized on fixed as 1-5:EX: val %.2f, test %.2f", exact_val, exact_test);
+    const CmdResult report = run(std::string("'") + HAWX_EXE + "' report '" + run_dir.string() + "'");
+    ASSERT_EQ(report.code, 0) << report.err;
+    EXPECT_NE(report.out.find(line), std::string::npos) << line << "\n" << report.out;
+
+    // Resumed from its logs (as after a kill in the searches): the same accuracies per accelerator.
+    const json status = json::parse(slurp(run_dir / "run.json"));
+    std::ofstream(run_dir / "run.json") << json{{"experiment", status.at("experiment")}, {"status", "running"}}.dump();
+    const CmdResult again = run(hawx_run(m));
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_NE(again.out.find("accuracies read back from the search logs"), std::string::npos) << again.out;
+    EXPECT_EQ(accuracies("evaluated_asis.csv"), asis);
+    EXPECT_EQ(accuracies("evaluated_fixed.csv"), fixed);
 }
 
 // Operation granularity (weight positions as units; 61,470 of them on LeNet-5): per-position

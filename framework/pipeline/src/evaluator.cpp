@@ -48,7 +48,8 @@ void Evaluator::serve() {
     mpi::serve([this](const Configuration& c) { return local_accuracy(c); });
 }
 
-std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned) {
+std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned,
+                                   const EvaluatedAs& evaluated_as) {
     std::map<std::string, double>& memo = finetuned ? tuned_memo_ : memo_;
     for (const auto& entry : fs::directory_iterator(search_dir)) {
         const std::string path = entry.path().string();
@@ -60,7 +61,8 @@ std::size_t Evaluator::recall_logs(const std::string& search_dir, const std::str
         // Failed (skipped) configurations stay failing: they are not in the memo and are
         // costed, or evaluated, again.
         for (const auto& e : log.evaluations)
-            if (e.outcome.status == EvalStatus::Evaluated) memo.emplace(e.configuration, e.outcome.accuracy);
+            if (e.outcome.status == EvalStatus::Evaluated)
+                memo.emplace(evaluated_as ? evaluated_as(log.header, e.configuration) : e.configuration, e.outcome.accuracy);
     }
     return memo.size();
 }

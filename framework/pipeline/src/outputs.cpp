@@ -1,6 +1,7 @@
 #include "hawx/pipeline/outputs.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "hawx/framework/accelergy.hpp"
@@ -24,10 +25,16 @@ std::string table2_csv(const std::vector<SearchAnswer>& rows) {
             const nlohmann::json aj = a < r.accel.size() ? r.accel[a] : nlohmann::json::object();
             const std::string aname = aj.value("accelerator", std::string("-"));
             const double pn = num(aj, "power_norm");
+            // an accelerator that runs the answer differently from the objective has its own accuracies
+            const bool own = aj.contains("validation_accuracy"), own_test = aj.contains("test_accuracy");
+            const double val = own ? num(aj, "validation_accuracy") : r.val_acc;
+            const double test = own_test ? num(aj, "test_accuracy") : own ? std::nan("") : r.test_acc;
+            const double ci = own_test ? num(aj, "test_ci95") : own ? std::nan("") : r.test_ci;
+            const bool meets = own_test ? aj.value("test_meets_threshold", false) : !own && r.test_meets;
             csv += csv_field(r.strategy) + "," + csv_field(r.objective) + "," + fixed_or_dash(r.drop, 2) + "," + fixed_or_dash(r.threshold, 4) + "," +
-                   csv_field(r.config) + "," + std::to_string(r.evaluations) + "," + fixed_or_dash(r.val_acc, 4) + "," +
-                   fixed_or_dash(r.test_acc, 4) + "," + fixed_or_dash(r.test_ci, 4) + "," +
-                   (r.test_meets ? "true" : "false") + "," + csv_field(aname) + "," +
+                   csv_field(r.config) + "," + std::to_string(r.evaluations) + "," + fixed_or_dash(val, 4) + "," +
+                   fixed_or_dash(test, 4) + "," + fixed_or_dash(ci, 4) + "," +
+                   (meets ? "true" : "false") + "," + csv_field(aname) + "," +
                    fixed_or_dash(num(aj, "power_mw"), 6) + "," + fixed_or_dash(num(aj, "area_um2"), 6) + "," +
                    fixed_or_dash(pn, 6) + "," + fixed_or_dash(num(aj, "area_norm"), 6) + "," +
                    (pn > 1.0 + 1e-12 ? "true" : "false");
@@ -43,7 +50,8 @@ std::string table2_csv(const std::vector<SearchAnswer>& rows) {
 }
 
 void write_pareto_sets(const RunFolder& folder, CostModel& costs,
-                       const std::vector<std::pair<std::string, EvaluationRecord>>& evaluated) {
+                       const std::vector<std::pair<std::string, EvaluationRecord>>& evaluated,
+                       const std::vector<std::map<std::string, double>>& accuracy_on) {
     for (std::size_t a = 0; a < costs.size(); ++a) {
         ParetoSet front;
         std::set<std::string> seen;
@@ -55,6 +63,11 @@ void write_pareto_sets(const RunFolder& folder, CostModel& costs,
             if (o.status != EvalStatus::Evaluated) continue;
             ParetoPoint pt;
             pt.accuracy = e.outcome.accuracy;
+            if (a < accuracy_on.size()) {
+                const auto it = accuracy_on[a].find(e.key);
+                if (it == accuracy_on[a].end()) continue;  // not evaluated as this accelerator runs it
+                pt.accuracy = it->second;
+            }
             pt.power = *o.power_mw;
             pt.area = *o.area_um2;
             pt.configuration = e.key;
@@ -75,7 +88,7 @@ void write_outputs(const Experiment& ex, const RunFolder& folder, CostModel& cos
     const Baselines& b = *s.baselines;
     const ProfileRun& pr = *s.profile;
     const engine::ScoreTable& scores = pr.report.scores;
-    write_pareto_sets(folder, costs, runs.evaluated);
+    write_pareto_sets(folder, costs, runs.evaluated, runs.accuracy_on);
     nlohmann::json results = {
         {"model", w.md.meta.model},
         {"checkpoint", ex.model->checkpoint},

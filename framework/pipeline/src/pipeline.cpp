@@ -16,6 +16,7 @@
 #include "hawx/data/datasets.hpp"
 #include "hawx/engine/engine.hpp"
 #include "hawx/engine/gradient.hpp"
+#include "hawx/framework/config_string.hpp"
 #include "hawx/framework/io.hpp"
 #include "hawx/framework/text.hpp"
 #include "hawx/pipeline/cost_model.hpp"
@@ -221,7 +222,18 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         return predictor->unit_drop(l, u, b, unit_weights);
     };
     const bool in_loop = ex.spec->finetune_in_loop;
-    if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash, in_loop))
+    // A log line below layer granularity holds the accuracy of what its objective accelerator
+    // runs (context.accuracy_of), which another accelerator may realize differently.
+    const Evaluator::EvaluatedAs evaluated_as = [&](const nlohmann::json& header, const std::string& key) {
+        const nlohmann::json& ctx = header.at("context");
+        if (!ctx.contains("accuracy_of")) return key;
+        std::size_t a = 0;
+        const std::string objective = ctx.value("objective", std::string());
+        while (a + 1 < costs.size() && !objective.empty() && costs.name(a) != objective) ++a;
+        const Configuration c = parse_configuration(key, problem.block_names, problem.layers, problem.granularity);
+        return format_configuration(costs.realized(a, c), problem.block_names);
+    };
+    if (const std::size_t n = evaluator.recall_logs(folder->file("search"), ex.hash, in_loop, evaluated_as))
         std::printf("resumed: %zu accuracies read back from the search logs, not evaluated again\n", n);
     const ObjectiveEvaluator evaluate = [&](std::size_t a, double threshold) {
         return evaluator.for_search(costs, ex.spec->on_error, a, threshold, in_loop);

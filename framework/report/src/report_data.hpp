@@ -116,6 +116,8 @@ struct RunFiles {
 struct AccelResult {
     std::string name, realized;
     double power_mw = kNaN, area_um2 = kNaN, power_norm = kNaN, area_norm = kNaN;
+    // accuracies of what this accelerator runs, where it differs from what the search judged
+    double val = kNaN, test = kNaN;
 };
 
 struct SearchResultRow {

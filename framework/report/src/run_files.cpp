@@ -247,6 +247,8 @@ Results parse_results(const JsonDoc& d) {
                     ar.area_um2 = d.number_or(aj, wa, "area_um2", kNaN);
                     ar.power_norm = d.number_or(aj, wa, "power_norm", kNaN);
                     ar.area_norm = d.number_or(aj, wa, "area_norm", kNaN);
+                    ar.val = d.number_or(aj, wa, "validation_accuracy", kNaN);
+                    ar.test = d.number_or(aj, wa, "test_accuracy", kNaN);
                     row.accelerators.push_back(ar);
                 }
             }

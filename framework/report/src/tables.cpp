@@ -124,7 +124,9 @@ std::string report_text(const RunFiles& f) {
                                s.ft_meets ? "" : " (below the threshold on test)");
                 if (!ar.realized.empty() && ar.realized != s.configuration)
                     os << "             realized on " << ar.name << " as " << shorten(ar.realized, 100)
-                       << (ar.realized.size() > 100 ? " (in full in results.json)" : "") << "\n";
+                       << (ar.realized.size() > 100 ? " (in full in results.json)" : "")
+                       << (std::isfinite(ar.val) ? strf(": val %.2f", ar.val) : std::string())
+                       << (std::isfinite(ar.test) ? strf(", test %.2f", ar.test) : std::string()) << "\n";
                 if (ar.power_norm > 1.0 + 1e-12) {
                     os << "             ! costs more than the all-exact design on " << ar.name << "\n";
                     costlier = true;

@@ -63,8 +63,13 @@ public:
     /// Puts every accuracy of the search logs in `search_dir` that belong to experiment `hash`
     /// into the memo (a log killed while its header was written has none and is passed over;
     /// `finetuned`: the logs hold accuracies after fine-tuning, exploration.finetune_in_loop).
+    /// `evaluated_as(header, key)`, when given, names the configuration whose accuracy a log line
+    /// of configuration `key` holds (below layer granularity, what the log's objective
+    /// accelerator realizes); the memo keeps the accuracy under that name.
     /// Returns how many distinct configurations it now knows.
-    std::size_t recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned = false);
+    using EvaluatedAs = std::function<std::string(const nlohmann::json& header, const std::string& key)>;
+    std::size_t recall_logs(const std::string& search_dir, const std::string& hash, bool finetuned = false,
+                            const EvaluatedAs& evaluated_as = {});
 
     /// Fine-tunes configurations for finetuned() and the evaluations that ask for it (not
     /// owned; must outlive this evaluator's use).

@@ -3,6 +3,7 @@
 /// Step 4's files: results.json, table2.csv (one line per answer and accelerator), the Pareto
 /// sets and all evaluated points per accelerator, and the per-block Accelergy rows; then the
 /// run folder is marked complete. docs/report.md lists every file and column.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,11 @@ std::string table2_csv(const std::vector<SearchAnswer>& answers);
 
 /// pareto_<accelerator>.json/.csv and evaluated_<accelerator>.csv: every configuration any
 /// search evaluated (validation accuracy), power and area normalized to the all-exact design
-/// when the blocks include an exact multiplier.
+/// when the blocks include an exact multiplier. `accuracy_on` (SearchRuns::accuracy_on; empty
+/// with one accelerator): each accelerator's accuracy of what it runs, instead of the search's.
 void write_pareto_sets(const RunFolder& folder, CostModel& costs,
-                       const std::vector<std::pair<std::string, EvaluationRecord>>& evaluated);
+                       const std::vector<std::pair<std::string, EvaluationRecord>>& evaluated,
+                       const std::vector<std::map<std::string, double>>& accuracy_on = {});
 
 /// What results.json records beyond the searches.
 struct RunSummary {

@@ -6,6 +6,7 @@
 /// measured on the test set and costed on every accelerator.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,10 @@ struct SearchRuns {
     std::vector<std::pair<std::string, EvaluationRecord>> evaluated;
     nlohmann::json summary = nlohmann::json::array();  ///< results.json "searches"
     nlohmann::json predictor_check;                     ///< results.json "predictor_check" (null: none)
+    /// With several accelerators: per accelerator, each evaluated configuration's key -> the
+    /// validation accuracy of what that accelerator runs (below layer granularity its mapping
+    /// may regroup units differently from the searches' objective). Empty with one accelerator.
+    std::vector<std::map<std::string, double>> accuracy_on;
 };
 
 /// How well the predictors rank configurations (issue 17): when the searches named in
@@ -115,7 +120,9 @@ struct AnswerFinetuning {
 /// evaluations are shared through the run's memo; only the costs differ). Logs are in the run
 /// folder's search/ (`<name>_drop<D>[_<accelerator>].jsonl`, the suffix when the manifest has
 /// several accelerators), resumed from them. Each answer is measured on the test set and
-/// reported on every accelerator. Throws hawx::Error naming the strategy, threshold and
+/// reported on every accelerator; where another accelerator realizes it differently from the
+/// objective, that accelerator's entry carries the validation (and, unless fine-tuning is in
+/// the loop, test) accuracy of what it runs, evaluated outside the search's count. Throws hawx::Error naming the strategy, threshold and
 /// objective when a search fails. With `finetuning`, each answer is fine-tuned as well.
 SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, const ObjectiveEvaluator& evaluate,
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
