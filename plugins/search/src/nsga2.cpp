@@ -1,6 +1,7 @@
 // `nsga2`: NSGA-II (Deb et al. 2002) on per-layer block choices with two objectives,
 // maximise accuracy and minimise power, as in ALWANN. The answer is the cheapest evaluated
 // configuration that meets the threshold; the final population approximates the front.
+// init = near_safe starts a few layers away from the safest configuration instead of at random.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -26,13 +27,19 @@ public:
                 {ParamSpec::integer("population", "population size").with_default(20).in_range(2, 1e6),
                  ParamSpec::integer("generations", "generations after the initial population").with_default(10).in_range(0, 1e6),
                  ParamSpec::real("crossover", "probability of uniform crossover").with_default(0.9).in_range(0, 1),
-                 ParamSpec::real("mutation", "per-gene mutation probability (0: 1/layers)").with_default(0.0).in_range(0, 1)}};
+                 ParamSpec::real("mutation", "per-gene mutation probability (0: 1/layers)").with_default(0.0).in_range(0, 1),
+                 ParamSpec::string("init",
+                                   "initial population besides the safest configuration: random (every layer a random "
+                                   "block) or near_safe (the safest with 1 to ceil(layers/4) layers on random blocks)")
+                     .with_default("random")
+                     .one_of({"random", "near_safe"})}};
     }
     explicit Nsga2(const Params& p)
         : pop_size_(static_cast<std::size_t>(p.get_int("population"))),
           generations_(static_cast<std::size_t>(p.get_int("generations"))),
           crossover_(p.get_float("crossover")),
-          mutation_(p.get_float("mutation")) {}
+          mutation_(p.get_float("mutation")),
+          near_safe_(p.get_string("init") == "near_safe") {}
 
     void start(const SearchProblem& problem) override {
         p_ = problem;
@@ -46,13 +53,30 @@ public:
         const std::size_t L = p_.layers.size(), B = p_.block_names.size();
         if (B == 0) return;
         const auto lcost = layer_costs(p_);
-        // the safest configuration anchors the accurate end of the front; the rest is random
+        // the safest configuration anchors the accurate end of the front; the rest is random,
+        // or (near_safe) a few layers away from it: on a deep network where some blocks
+        // collapse accuracy alone, a random configuration almost always holds one of them and
+        // the population never reaches the feasible region (ResNet-18, EXPERIMENTS.md)
         std::vector<int> safe;
         for (std::size_t l = 0; l < L; ++l) safe.push_back(safest_block(p_, lcost, l));
         offspring_.push_back(safe);
+        const std::size_t reach = std::max<std::size_t>(1, (L + 3) / 4);
         while (offspring_.size() < pop_size_) {
             std::vector<int> g(L);
-            for (auto& b : g) b = static_cast<int>(rng_.below(B));
+            if (!near_safe_ || B < 2) {
+                for (auto& b : g) b = static_cast<int>(rng_.below(B));
+            } else {
+                g = safe;
+                std::vector<std::size_t> layers(L);
+                for (std::size_t l = 0; l < L; ++l) layers[l] = l;
+                const std::size_t k = 1 + static_cast<std::size_t>(rng_.below(reach));
+                for (std::size_t i = 0; i < k; ++i) {  // k distinct layers, each on another block
+                    std::swap(layers[i], layers[i + static_cast<std::size_t>(rng_.below(L - i))]);
+                    const std::size_t l = layers[i];
+                    const int other = static_cast<int>(rng_.below(B - 1));
+                    g[l] = other >= safe[l] ? other + 1 : other;
+                }
+            }
             offspring_.push_back(g);
         }
     }
@@ -169,6 +193,7 @@ private:
 
     std::size_t pop_size_, generations_;
     double crossover_, mutation_;
+    bool near_safe_;
     SearchProblem p_;
     Rng rng_{0};
     std::map<std::vector<int>, std::pair<double, double>> seen_;
