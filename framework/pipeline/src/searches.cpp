@@ -263,29 +263,25 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
             }
         }
     }
-    if (several) {
-        // Each accelerator's Pareto set pairs its power with the accuracy of what it runs.
-        std::vector<Configuration> batch;
-        std::vector<std::string> keys;
-        std::set<std::string> seen;
-        for (const auto& [name, e] : out.evaluated)
-            if (e.outcome.status == EvalStatus::Evaluated && seen.insert(e.key).second) {
-                batch.push_back(e.configuration);
-                keys.push_back(e.key);
-            }
-        if (problem.granularity != Granularity::Layer)
-            std::printf("\n== Pareto sets: each evaluated configuration's accuracy as each of the %zu accelerators runs it "
-                        "(evaluated where its mapping regroups units otherwise than the search's objective; not "
-                        "counted in any search)\n",
-                        costs.size());
-        out.accuracy_on.resize(costs.size());
-        for (std::size_t a = 0; a < costs.size(); ++a) {
-            const std::vector<Outcome> o = evaluator_for(a, std::nan(""))(batch);
-            for (std::size_t i = 0; i < batch.size(); ++i)
-                if (o[i].status == EvalStatus::Evaluated) out.accuracy_on[a][keys[i]] = o[i].accuracy;
-        }
-    }
     return out;
+}
+
+void measure_accuracy_on_each_accelerator(SearchRuns& runs, const ObjectiveEvaluator& evaluator_for, CostModel& costs) {
+    if (costs.size() < 2) return;
+    std::vector<Configuration> batch;
+    std::vector<std::string> keys;
+    std::set<std::string> seen;
+    for (const auto& [name, e] : runs.evaluated)
+        if (e.outcome.status == EvalStatus::Evaluated && seen.insert(e.key).second) {
+            batch.push_back(e.configuration);
+            keys.push_back(e.key);
+        }
+    runs.accuracy_on.assign(costs.size(), {});
+    for (std::size_t a = 0; a < costs.size(); ++a) {
+        const std::vector<Outcome> o = evaluator_for(a, std::nan(""))(batch);
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (o[i].status == EvalStatus::Evaluated) runs.accuracy_on[a][keys[i]] = o[i].accuracy;
+    }
 }
 
 nlohmann::json check_predictors(const SearchProblem& problem, const std::vector<std::string>& exhaustive,

@@ -128,6 +128,11 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                         const TestEvaluator& test, const Baselines& base, CostModel& costs, const RunFolder& folder,
                         const ProfileTimes& times, const AnswerFinetuning* finetuning = nullptr);
 
+/// With several accelerators, fills runs.accuracy_on: each configuration the searches evaluated,
+/// evaluated as each accelerator realizes it (memo first: only realizations no search ran are
+/// new evaluations, counted in no search).
+void measure_accuracy_on_each_accelerator(SearchRuns& runs, const ObjectiveEvaluator& evaluate, CostModel& costs);
+
 /// Half-width of the 95% confidence interval of an accuracy (percent) measured on n images
 /// (normal approximation of the binomial); NaN for n = 0.
 double ci95(double accuracy_percent, std::size_t n);
