@@ -242,7 +242,7 @@ void parse_experiment(const Ctx& c, const nlohmann::json& doc, Manifest& m) {
         e.representatives = static_cast<int>(number_at(c, o, "representatives", "profiling", 10, 1, 100000, true));
         e.profile_images = static_cast<std::size_t>(number_at(c, o, "images", "profiling", 0, 0, big, true));
         e.predictor_images =
-            static_cast<std::size_t>(number_at(c, o, "predictor_images", "profiling", 2000, 1, big, true));
+            static_cast<std::size_t>(number_at(c, o, "predictor_images", "profiling", 10000, 1, big, true));
     }
     if (doc.contains("exploration")) {
         const auto& o = object_at(c, doc, "exploration", "");
