@@ -430,6 +430,49 @@ TEST(Strategies, PredictReservesTheLastTwoEvaluationsForTheSplit) {
 }
 
 // Greedy re-implemented naively: its evaluations must be exactly what the algorithm implies.
+// The paper's boundary search below layer granularity compares each filter's score with its
+// layer's boundary. A filter whose gradient was ~0 on the representatives (a dead ReLU) scores
+// ~0 whatever its error and gets the most aggressive block. Built here: 2 layers of 2 filters,
+// blocks E (exact), D (less error, costs 1.5x exact: DRUM and Mitchell under the unit-gate
+// model) and A (cheap, more error); filter 1 of layer 2 is the dead one. The rank probes
+// meet at D everywhere (1.5x exact) and miss at A; the filter-level candidate (A on the dead
+// filter, exact elsewhere) misses. Stopping there answered all-exact (as the built-in
+// blocks on PERUN at filter level did); comparing each layer's filters by the layer's score
+// from then on finds A on layer 1, which meets the threshold.
+TEST(Strategies, HawxBoundarySearchFallsBackToLayerScoresWhenTheFilterStepMisses) {
+    PluginManager pm(plugin_search_path({}));
+    auto s = synthetic::make(Granularity::Filter, 3, 0.5, 7, {2, 2}, {4, 4});
+    auto& p = s.problem;
+    p.block_names = {"E", "D", "A"};
+    for (std::size_t b = 0; b < 3; ++b) {
+        p.block_costs[b].power_mw = std::vector<double>{1.0, 1.5, 0.5}[b];
+        p.block_costs[b].area_um2 = 100.0 * p.block_costs[b].power_mw;
+    }
+    // per filter: {score of D, drop of D, score of A, drop of A}
+    const double filters[2][2][4] = {{{1, 0.05, 1.5, 0.01}, {1, 0.05, 1.5, 0.01}},
+                                     {{1, 0.05, 0.001, 0.6}, {1, 0.05, 10, 0.3}}};
+    for (std::size_t l = 0; l < 2; ++l)
+        for (std::size_t u = 0; u < 2; ++u) {
+            const double* f = filters[l][u];
+            p.scores[l][u] = {0.0, f[0], f[2]};
+            p.score_sums[l][u] = {0.0, 4 * f[0], 4 * f[2]};
+            s.drop[l][u] = {0.0, f[1], f[3]};
+        }
+    const StrategyRun r = run(pm, s, "search.hawx");
+    const auto& ev = r.result.evaluations;
+    for (const auto& e : ev) std::printf("[hawx, a dead filter] %s: %.2f%%, %.4g mW\n", e.key.c_str(), e.outcome.accuracy, *e.outcome.power_mw);
+    ASSERT_GE(ev.size(), 5u);
+    EXPECT_EQ(ev[0].key, "1-2:E");
+    EXPECT_EQ(ev[1].key, "1-2:D");
+    EXPECT_EQ(ev[2].key, "1-2:A");
+    EXPECT_FALSE(layer_uniform(ev[3].configuration));  // the filter-level candidate
+    EXPECT_LT(ev[3].outcome.accuracy, p.accuracy_threshold);
+    for (std::size_t i = 4; i < ev.size(); ++i) EXPECT_TRUE(layer_uniform(ev[i].configuration)) << ev[i].key;
+    ASSERT_TRUE(r.result.best);
+    EXPECT_EQ(format_configuration(*r.result.best, p.block_names), "1:A 2:E");
+    EXPECT_LT(r.power, *configuration_cost(p, ev[0].configuration).power_mw);  // cheaper than all-exact
+}
+
 TEST(Strategies, GreedyEvaluationsFollowTheAlgorithm) {
     PluginManager pm(plugin_search_path({}));
     for (const std::string ord : {"cost", "forward"})

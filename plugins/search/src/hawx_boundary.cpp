@@ -10,7 +10,11 @@
 // 4. Keep, per unit (layer, or filter at filter granularity, comparing the filter's own
 //    score with its layer's boundary), the blocks whose score is within the boundary, and let
 //    the cost model pick the cheapest of them: the first candidate, verified unless it is
-//    R(lo) itself.
+//    R(lo) itself. Below layer granularity, when that candidate misses, the same boundary
+//    once more with every unit compared by its layer's score (each layer on one block), and
+//    the candidates of step 5 so from then on: the unit-level step puts the most aggressive
+//    blocks on low-score filters, and where it missed the answer had been R(lo) (all-exact
+//    for the built-in blocks on PERUN at filter level, whose low ranks cost more than exact).
 // 5. The few Pareto candidates: raise one layer's boundary to its rank-(lo+1) score, in
 //    order of predicted cost saved per summed score added, build the cheapest configuration
 //    within the boundaries, skip it when the isotonic accuracy-vs-summed-score model
@@ -33,7 +37,7 @@ namespace {
 class HawxBoundary final : public SearchStrategy {
 public:
     static ComponentInfo describe() {
-        return {"hawx", Kind::Search, "1.0",
+        return {"hawx", Kind::Search, "1.1",
                 "the paper's boundary search: min/median/max score configurations, binary search on the score "
                 "boundary, cheapest blocks within it",
                 {ParamSpec::integer("candidates", "candidates verified after the boundary search (at most)")
@@ -65,6 +69,7 @@ public:
         pending_ranks_.clear();
         first_pending_ = true;
         boundary_.clear();
+        uniform_ = false;
     }
 
     std::vector<Configuration> ask() override {
@@ -128,7 +133,10 @@ public:
         if (phase_ == Phase::Verify) {
             ++verified_;
             if (ok) boundary_ = proposed_boundary_;
-            else if (layer_queue_pos_ == 0) phase_ = Phase::Done;  // the base candidate failed
+            else if (layer_queue_pos_ == 0) {  // the base candidate failed
+                if (!uniform_ && p_.granularity != Granularity::Layer) uniform_ = first_pending_ = true;
+                else phase_ = Phase::Done;
+            }
         }
     }
 
@@ -166,8 +174,9 @@ private:
             for (std::size_t u = 0; u < layout_.units[l]; ++u) {
                 int pick = -1, safest = 0;
                 for (std::size_t b = 0; b < static_cast<std::size_t>(B_); ++b) {
-                    const double s = unit_score(l, u, b);
-                    if (s < unit_score(l, u, static_cast<std::size_t>(safest))) safest = static_cast<int>(b);
+                    const auto score = [&](std::size_t k) { return uniform_ ? ls_[l][k] : unit_score(l, u, k); };
+                    const double s = score(b);
+                    if (s < score(static_cast<std::size_t>(safest))) safest = static_cast<int>(b);
                     if (s > tau[l] + 1e-12 * std::abs(tau[l])) continue;
                     if (pick < 0 || lcost_[l][b] < lcost_[l][static_cast<std::size_t>(pick)]) pick = static_cast<int>(b);
                 }
@@ -248,6 +257,7 @@ private:
     std::vector<std::size_t> layer_queue_;
     std::size_t layer_queue_pos_ = 0, verified_ = 0;
     bool first_pending_ = true;
+    bool uniform_ = false;  // units compared by their layer's score (after a unit-level miss)
     Configuration proposed_;
     IsotonicModel model_;
     BestTracker best_;
