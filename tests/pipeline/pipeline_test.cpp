@@ -751,6 +751,35 @@ void expect_clean_logs(const fs::path& run_dir) {
 // Two `hawx run` of one manifest started together (issue 15): the second does not write into
 // the first's run folder: it stops with a one-line error naming the folder and the holder's
 // pid, or, with --new, runs in a folder of its own.
+// A cached checkpoint is used as it is. When the manifest would have trained it otherwise
+// (model.arch given, other training settings: vgg11.json and hard_ladder_vgg11.json share one
+// checkpoint with 8 and 10 epochs), the run says which settings it was trained with.
+TEST(Pipeline, SaysWhenACachedCheckpointWasTrainedOtherwise) {
+    const auto go = [](const std::function<void(json&)>& edit) {
+        TempDir t;
+        const fs::path m = write_manifest(t.path, (t.path / "runs").string(), [&](json& j) {
+            j["model"]["arch"] = "lenet5";
+            j["search"] = json::array({{{"name", "lagrange"}, {"component", "search.hawx-lagrange"}}});
+            edit(j);
+        });
+        return run(hawx_run(m));
+    };
+    // the fixture trained it for 2 epochs with seed 5 (tests/pipeline/CMakeLists.txt)
+    const CmdResult other = go([](json&) {});
+    ASSERT_EQ(other.code, 0) << other.err;
+    EXPECT_NE(other.out.find(std::string("note: ") + HAWX_TEST_CHECKPOINT +
+                             " was trained with epochs 2 (this manifest: 10), seed 5 (3) (this manifest's training "
+                             "settings are not used"),
+              std::string::npos)
+        << other.out;
+    const CmdResult same = go([](json& j) {
+        j["seed"] = 5;
+        j["training"] = {{"epochs", 2}};
+    });
+    ASSERT_EQ(same.code, 0) << same.err;
+    EXPECT_EQ(same.out.find("was trained with"), std::string::npos) << same.out;
+}
+
 TEST(Pipeline, TwoRunsOfOneManifestNeverShareARunFolder) {
     for (bool fresh : {false, true}) {
         TempDir t;

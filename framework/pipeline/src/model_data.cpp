@@ -30,6 +30,26 @@ std::vector<float> floats(const std::string& s, const char* what) {
     if (v.empty()) throw Error(std::string(what) + " is empty");
     return v;
 }
+// "epochs 2 (this manifest: 10), seed 5 (3)" for the settings that differ between a checkpoint's
+// recorded training and the options a manifest would train with; empty when none does or the
+// checkpoint records none (TorchScript, older files).
+std::string training_differences(const nlohmann::json& recorded, const zoo::TrainOptions& t) {
+    if (!recorded.is_object() || recorded.empty()) return {};
+    const nlohmann::json wanted = {{"epochs", t.epochs},       {"batch_size", t.batch_size},
+                                   {"lr", t.lr},               {"optimizer", t.optimizer},
+                                   {"momentum", t.momentum},   {"weight_decay", t.weight_decay},
+                                   {"schedule", t.schedule},   {"seed", t.seed}};
+    std::string out;
+    for (const auto& [key, want] : wanted.items()) {
+        if (!recorded.contains(key)) continue;
+        const nlohmann::json& had = recorded.at(key);
+        const bool same = had.is_number() && want.is_number() ? had.get<double>() == want.get<double>() : had == want;
+        if (same) continue;
+        out += (out.empty() ? "" : ", ") + key + " " + had.dump() + (out.empty() ? " (this manifest: " : " (") +
+               want.dump() + ")";
+    }
+    return out;
+}
 }  // namespace
 
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& dataset,
@@ -80,7 +100,8 @@ Workbench prepare_workbench(const Experiment& ex) {
     const ExperimentSpec& spec = *ex.spec;
     const std::string& file = ex.file;
     // --- the cached checkpoint, trained first (by rank 0) when absent.
-    if (mpi::world().rank == 0 && !fs::exists(ms.checkpoint)) {
+    const bool cached = fs::exists(ms.checkpoint);
+    if (mpi::world().rank == 0 && !cached) {
         if (ms.arch.empty())
             throw Error(file + ": model: checkpoint " + ms.checkpoint + " not found (give model.arch to train it)");
         std::cout << "\n== training " << ms.arch << " (no checkpoint at " << ms.checkpoint << ")\n";
@@ -108,6 +129,15 @@ Workbench prepare_workbench(const Experiment& ex) {
     ModelAndData& md = w.md;
     if (!ms.arch.empty() && md.meta.model != ms.arch)
         throw Error(ms.checkpoint + ": holds model " + md.meta.model + ", but the manifest's model.arch is " + ms.arch);
+    if (cached && !ms.arch.empty() && mpi::world().rank == 0)
+        if (const std::string d = training_differences(md.meta.training, train_options_from(ms.arch, spec.training,
+                                                                                            ex.manifest->seed));
+            !d.empty())
+            // Two manifests naming one checkpoint with different training settings get the
+            // network of whichever ran first: say so rather than let the settings pass for used.
+            std::cout << "note: " << ms.checkpoint << " was trained with " << d
+                      << " (this manifest's training settings are not used for a cached checkpoint; name another "
+                         "model.checkpoint to train with them)\n";
     // Selection on a validation split held out from training; the test set only reports.
     const std::size_t held_out = md.data.train.size() - md.train.size();
     std::size_t n_val = held_out;
