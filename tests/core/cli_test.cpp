@@ -61,7 +61,7 @@ TEST_P(BrokenPlugin, ManifestNamingItFailsWithExit2) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, BrokenPlugin,
-    ::testing::Values(BrokenCase{"badabi", "plugin ABI version 999 is not supported (supported: 6)"},
+    ::testing::Values(BrokenCase{"badabi", "plugin ABI version 999 is not supported (supported: 7)"},
                       BrokenCase{"badbuild", "build id mismatch: plugin built with 'gcc-4.8.5"},
                       BrokenCase{"noentry", "not a HAWX plugin: entry point 'hawx_plugin_entry' missing"},
                       BrokenCase{"throws", "plugin registration failed: cannot find my calibration data"},

@@ -25,7 +25,7 @@ std::string so(const std::string& name) { return fixture(name) + "/hawx_" + name
 
 TEST(PluginLoad, WrongAbiVersionNamesFileAndVersions) {
     EXPECT_EQ(load_error("badabi"), so("badabi") +
-                                        ": plugin ABI version 999 is not supported (supported: 6); rebuild it against this SDK");
+                                        ": plugin ABI version 999 is not supported (supported: 7); rebuild it against this SDK");
 }
 
 TEST(PluginLoad, BuildIdMismatchShowsBoth) {

@@ -20,12 +20,21 @@ struct Synthetic {
     std::vector<std::vector<std::vector<double>>> drop;  // [layer][unit][block]
     double base = 90.0;
     double curvature = 0.0;  // accuracy = base - D (1 + curvature D), D the summed drops
+    // pair[l]: an interaction of layers l and l + 1, whose drops D_l, D_l+1 then cost
+    // pair[l] D_l D_l+1 more together (an error that the next layer amplifies): single-layer
+    // drops no longer add up.
+    std::vector<double> pair;
 
     double accuracy(const hawx::Configuration& c) const {
-        double d = 0;
-        for (std::size_t l = 0; l < c.blocks.size(); ++l)
-            for (std::size_t u = 0; u < c.blocks[l].size(); ++u) d += drop[l][u][static_cast<std::size_t>(c.blocks[l][u])];
-        return base - d * (1.0 + curvature * d);
+        double d = 0, extra = 0, prev = 0;
+        for (std::size_t l = 0; l < c.blocks.size(); ++l) {
+            double dl = 0;
+            for (std::size_t u = 0; u < c.blocks[l].size(); ++u) dl += drop[l][u][static_cast<std::size_t>(c.blocks[l][u])];
+            if (l > 0 && l - 1 < pair.size()) extra += pair[l - 1] * prev * dl;
+            d += dl;
+            prev = dl;
+        }
+        return base - d * (1.0 + curvature * d) - extra;
     }
     hawx::BatchEvaluator evaluator(std::uint64_t* count = nullptr) const {
         return [this, count](const std::vector<hawx::Configuration>& batch) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "hawx/engine/conversions.hpp"
@@ -32,6 +33,7 @@
 #include "hawx/sdk/error.hpp"
 #include "hawx/zoo/quantized.hpp"
 #include "hawx/zoo/script_network.hpp"
+#include "hawx/zoo/staged_evaluator.hpp"
 
 namespace hawx::pipeline {
 
@@ -221,6 +223,24 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
         measure_predictor();
         return predictor->unit_drop(l, u, b, unit_weights);
     };
+    // Whole configurations on the predictor's training images: a staged evaluator of its own
+    // (kept between calls, so that consecutive configurations sharing their first layers rerun
+    // only the rest), memoized across thresholds and strategies.
+    std::optional<zoo::StagedEvaluator> train_staged;
+    std::map<std::vector<std::vector<int>>, double> train_drops;
+    std::size_t train_measured = 0;
+    double train_seconds = 0;
+    problem.measure_drop = [&](const Configuration& c) {
+        measure_predictor();
+        if (const auto it = train_drops.find(c.blocks); it != train_drops.end()) return it->second;
+        const auto t = std::chrono::steady_clock::now();
+        if (!train_staged)
+            train_staged.emplace(net, eng, predictor_images, 0, spec, ex.spec->batch_size, std::size_t{1} << 30);
+        const double drop = predictor->exact_accuracy() - train_staged->evaluate(engine::to_assignment(c)).accuracy;
+        train_seconds += seconds_since(t);
+        ++train_measured;
+        return train_drops.emplace(c.blocks, drop).first->second;
+    };
     const bool in_loop = ex.spec->finetune_in_loop;
     // A log line below layer granularity holds the accuracy of what its objective accelerator
     // runs (context.accuracy_of), which another accelerator may realize differently.
@@ -273,6 +293,12 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
     };
     SearchRuns runs = run_searches(ex, problem, evaluate, test, base, costs, *folder,
                                    ProfileTimes{pr.t_rep, pr.t_prof, pr.t_score}, finetuner ? &finetuning : nullptr);
+    if (train_measured > 0) {
+        std::printf("\ndrop predictor: %zu configurations measured whole on its %zu training images for the searches "
+                    "(%.2f s in all, within the searches' wall times; not accuracy evaluations)\n",
+                    train_measured, predictor->images(), train_seconds);
+        train_staged.reset();  // its cached stage outputs
+    }
     const std::size_t known = evaluator.memo_size();
     measure_accuracy_on_each_accelerator(runs, evaluate, costs);
     if (const std::size_t n = evaluator.memo_size() - known)

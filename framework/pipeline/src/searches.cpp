@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -323,6 +324,24 @@ nlohmann::json check_predictors(const SearchProblem& problem, const std::vector<
     };
     if (!problem.score_sums.empty()) row("sum of hawx scores", hawx);
     if (problem.predict_drop) row("drop predictor", predicted);
+    if (problem.measure_drop) {
+        // Every swept configuration measured whole on the predictor's training images, in the
+        // lexicographic order of its blocks (the measurement reuses the layers before the first
+        // change): what hawx-predict's refinement sees, for all of them.
+        const auto t = std::chrono::steady_clock::now();
+        std::vector<std::size_t> order(seen.size());
+        std::vector<const EvaluationRecord*> recs;
+        for (const auto& kv : seen) recs.push_back(kv.second);
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return recs[a]->configuration.blocks < recs[b]->configuration.blocks;
+        });
+        std::vector<double> whole(recs.size());
+        for (std::size_t i : order) whole[i] = problem.measure_drop(recs[i]->configuration);
+        row("measured whole on training images", whole);
+        std::printf("  (the row above: %zu forward passes on the drop predictor's training images, %.1f s)\n", recs.size(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+    }
     row("power, negated (the cost alone)", power);
     std::fflush(stdout);
     return {{"configurations", seen.size()}, {"within_3_points", near(acc).first.size()}, {"predictors", rows}};

@@ -6,6 +6,14 @@
 //      whose summed d is at most D (a dynamic programme over the units, exact unless the
 //      front grows past 4000 points), from all-exact to the cheapest configuration predicted
 //      within 20x the allowed drop;
+//   1b. where the problem can measure whole configurations on those training images
+//      (SearchProblem::measure_drop; `measurements` > 0): the front's points within 4x the
+//      allowed drop are measured, then the one-step changes (a layer, or a unit, to another
+//      block) of the measured front's points, smallest estimated drop first, until the budget
+//      is spent or nothing new is in reach; the front becomes the Pareto set of what was
+//      measured. Single-layer drops do not add up (on the hard ladder's LeNet-5s the
+//      additive front's points lose 0.5-1.5x their summed drops); measured ones leave only
+//      the training-to-validation shift and the validation split's own noise;
 //   2. a bracket [lo meets, hi misses] on the front, probed where the evaluations so far put
 //      the allowed drop: measured = r x predicted, r the least-squares ratio through the
 //      origin (training images are classified more confidently than validation images, so
@@ -21,6 +29,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "common.hpp"
@@ -32,10 +41,17 @@ namespace {
 class HawxPredict final : public SearchStrategy {
 public:
     static ComponentInfo describe() {
-        return {"hawx-predict", Kind::Search, "1.0",
-                "the predicted Pareto front of summed single-layer drops (measured on training images), bracketed with "
-                "real evaluations at the calibrated crossing, then the cheaper neighbours of what was evaluated",
+        return {"hawx-predict", Kind::Search, "1.1",
+                "the predicted Pareto front of summed single-layer drops (measured on training images), refined by "
+                "measuring whole configurations there, bracketed with real evaluations at the calibrated crossing, "
+                "then the cheaper neighbours of what was evaluated",
                 {ParamSpec::integer("evaluations", "evaluation budget").with_default(5).in_range(1, 1e6),
+                 ParamSpec::integer("measurements",
+                                    "whole configurations measured on the drop predictor's training images before the "
+                                    "first evaluation (forward passes, not accuracy evaluations; 0: the additive front "
+                                    "only)")
+                     .with_default(150)
+                     .in_range(0, 1e6),
                  ParamSpec::string("front",
                                    "below layer granularity, the predicted front's steps: layer (every unit of a "
                                    "layer on one block; units differ only in the refinement) or unit")
@@ -43,7 +59,9 @@ public:
                      .one_of({"layer", "unit"})}};
     }
     explicit HawxPredict(const Params& p)
-        : budget_(static_cast<std::size_t>(p.get_int("evaluations"))), per_layer_(p.get_string("front") == "layer") {}
+        : budget_(static_cast<std::size_t>(p.get_int("evaluations"))),
+          measure_budget_(static_cast<std::size_t>(p.get_int("measurements"))),
+          per_layer_(p.get_string("front") == "layer") {}
 
     void start(const SearchProblem& problem) override {
         p_ = problem;
@@ -73,7 +91,10 @@ public:
                 }
             }
         allowed_drop_ = p_.baseline_accuracy - p_.accuracy_threshold;
+        make_groups();
+        measured_.clear();
         build_front();
+        if (p_.measure_drop && measure_budget_ > 0) refine_front();
         lo_ = -1;
         hi_ = static_cast<long>(front_.size());
         // the all-exact design is the baseline itself: known to meet the threshold
@@ -144,7 +165,9 @@ private:
         std::vector<int> flat;
     };
 
+    // The measured drop where refine_front measured it, else the sum of single drops.
     double predicted(const std::vector<int>& flat) const {
+        if (const auto it = measured_.find(flat); it != measured_.end()) return it->second;
         double s = 0;
         for (std::size_t i = 0; i < flat.size(); ++i) s += d_[i][static_cast<std::size_t>(flat[i])];
         return s;
@@ -155,6 +178,101 @@ private:
         return s;
     }
 
+    // The front's steps: every unit, or (front = layer) every layer with all its units on one
+    // block, their drops and costs summed.
+    void make_groups() {
+        groups_.clear();
+        for (std::size_t l = 0; l < p_.layers.size(); ++l) {
+            if (per_layer_) groups_.emplace_back(layout_.offset[l], layout_.offset[l] + layout_.units[l]);
+            else
+                for (std::size_t u = 0; u < layout_.units[l]; ++u)
+                    groups_.emplace_back(layout_.offset[l] + u, layout_.offset[l] + u + 1);
+        }
+    }
+
+    // Step 1b: the front rebuilt from whole configurations measured on the training images.
+    void refine_front() {
+        const double cap = 4.0 * std::max(allowed_drop_, 0.05);
+        std::vector<int> exact(layout_.total, p_.exact_block);
+        measured_[exact] = 0.0;  // the baseline itself
+        std::size_t spent = 0;
+        // Measures the first entries of `batch` (priority order) that the budget allows, in
+        // lexicographic order: consecutive configurations then share their first layers, which
+        // the problem's staged measurement does not rerun.
+        const auto measure = [&](std::vector<std::vector<int>> batch) {
+            batch.resize(std::min(batch.size(), measure_budget_ - spent));
+            std::sort(batch.begin(), batch.end());
+            for (const auto& f : batch) measured_[f] = p_.measure_drop(layout_.make(p_, f));
+            spent += batch.size();
+            return !batch.empty();
+        };
+        // The predicted front's points within the cap, at most a third of the budget, spread
+        // evenly over it (a budget spent from its low end never reaches the crossing).
+        std::vector<std::vector<int>> batch;
+        std::size_t within = 0;
+        while (within < front_.size() && front_[within].drop <= cap) ++within;
+        const std::size_t first = std::max<std::size_t>(measure_budget_ / 3, 1);
+        for (std::size_t k = 0; k < std::min(first, within); ++k) {
+            const std::size_t at = within <= first ? k : k * (within - 1) / (first - 1 > 0 ? first - 1 : 1);
+            if (!measured_.count(front_[at].flat)) batch.push_back(front_[at].flat);
+        }
+        measure(std::move(batch));
+        const std::size_t B = p_.block_names.size();
+        while (spent < measure_budget_) {
+            // One-step changes of the measured front's points: their drop estimated as the
+            // point's measured drop plus the step's change in summed single drops; those the
+            // estimate puts below the measured front, largest estimated saving first.
+            const std::vector<Point> mf = measured_front(cap);
+            std::map<std::vector<int>, double> next;
+            for (const Point& pt : mf)
+                for (const auto& [first, last] : groups_)
+                    for (std::size_t b = 0; b < B; ++b) {
+                        if (pt.flat[first] == static_cast<int>(b) && std::all_of(pt.flat.begin() + first,
+                                                                                 pt.flat.begin() + last,
+                                                                                 [&](int x) { return x == pt.flat[first]; }))
+                            continue;
+                        std::vector<int> n = pt.flat;
+                        double est = pt.drop;
+                        for (std::size_t i = first; i < last; ++i) {
+                            est += d_[i][b] - d_[i][static_cast<std::size_t>(n[i])];
+                            n[i] = static_cast<int>(b);
+                        }
+                        if (est > cap || measured_.count(n)) continue;
+                        const auto it = next.find(n);
+                        if (it == next.end() || est < it->second) next[n] = est;
+                    }
+            std::vector<std::pair<double, std::vector<int>>> order;
+            for (auto& [n, est] : next) {
+                // the cheapest measured cost at or below the estimated drop (mf: drop ascending)
+                double front_cost = std::numeric_limits<double>::infinity();
+                for (const Point& q : mf)
+                    if (q.drop <= est) front_cost = q.cost;
+                const double saving = front_cost - table_cost(n);
+                if (saving > 1e-12) order.emplace_back(-saving, n);
+            }
+            std::sort(order.begin(), order.end());
+            batch.clear();
+            for (auto& e : order) batch.push_back(std::move(e.second));
+            batch.resize(std::min(batch.size(), std::max<std::size_t>(mf.size(), 10)));  // then rebuild the front
+            if (!measure(std::move(batch))) break;
+        }
+        front_ = measured_front(cap);
+    }
+
+    // Pareto set of the measured configurations with drop <= cap: drop ascending, cost descending.
+    std::vector<Point> measured_front(double cap) const {
+        std::vector<Point> pts;
+        for (const auto& [f, d] : measured_)
+            if (d <= cap) pts.push_back({d, table_cost(f), f});
+        std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) {
+            return a.drop < b.drop || (a.drop == b.drop && a.cost < b.cost);
+        });
+        std::vector<Point> out;
+        for (Point& p : pts)
+            if (out.empty() || p.cost < out.back().cost - 1e-12) out.push_back(std::move(p));
+        return out;
+    }
+
     // Pareto dynamic programme over the units: states are (summed drop, summed cost) with a
     // back pointer; after each unit only states cheaper than every state of smaller drop
     // survive, and when more than kStates do, the drop axis is bucketed and each bucket keeps
@@ -163,15 +281,7 @@ private:
     void build_front() {
         front_.clear();
         const std::size_t B = p_.block_names.size();
-        // The front's steps: every unit, or (front = layer) every layer with all its units on
-        // one block, their drops and costs summed.
-        std::vector<std::pair<std::size_t, std::size_t>> groups;  // unit ranges
-        for (std::size_t l = 0; l < p_.layers.size(); ++l) {
-            if (per_layer_) groups.emplace_back(layout_.offset[l], layout_.offset[l] + layout_.units[l]);
-            else
-                for (std::size_t u = 0; u < layout_.units[l]; ++u)
-                    groups.emplace_back(layout_.offset[l] + u, layout_.offset[l] + u + 1);
-        }
+        const auto& groups = groups_;
         const std::size_t U = groups.size();
         std::vector<std::vector<double>> gd(U, std::vector<double>(B, 0.0)), gc = gd;
         for (std::size_t g = 0; g < U; ++g)
@@ -293,7 +403,7 @@ private:
     }
 
     // The unevaluated one-unit change of an evaluated configuration with the smallest
-    // predicted drop among those cheaper than the best found (ties: the cheaper).
+    // predicted (or measured) drop among those cheaper than the best found (ties: the cheaper).
     std::optional<std::vector<int>> cheaper_neighbour() const {
         const double limit = best_flat_ ? table_cost(*best_flat_) : std::numeric_limits<double>::infinity();
         std::optional<std::vector<int>> pick;
@@ -305,11 +415,13 @@ private:
                 for (std::size_t b = 0; b < B; ++b) {
                     const auto cur = static_cast<std::size_t>(e[i]);
                     if (b == cur) continue;
-                    const double d = d0 - d_[i][cur] + d_[i][b], c = c0 - c_[i][cur] + c_[i][b];
+                    const double c = c0 - c_[i][cur] + c_[i][b];
                     if (!(c < limit - 1e-12)) continue;
-                    if (pick && (d > pick_drop || (d == pick_drop && c >= pick_cost))) continue;
                     std::vector<int> n = e;
                     n[i] = static_cast<int>(b);
+                    const auto m = measured_.find(n);
+                    const double d = m != measured_.end() ? m->second : d0 - d_[i][cur] + d_[i][b];
+                    if (pick && (d > pick_drop || (d == pick_drop && c >= pick_cost))) continue;
                     if (seen_.count(n)) continue;
                     pick = std::move(n);
                     pick_drop = d;
@@ -319,8 +431,10 @@ private:
         return pick;
     }
 
-    std::size_t budget_;
+    std::size_t budget_, measure_budget_;
     bool per_layer_;
+    std::vector<std::pair<std::size_t, std::size_t>> groups_;  // the front's steps: flat index ranges
+    std::map<std::vector<int>, double> measured_;              // drops measured whole (training images)
     SearchProblem p_;
     UnitLayout layout_{SearchProblem{}};
     std::vector<std::vector<double>> d_, c_;  // per unit and block: predicted drop, marginal cost

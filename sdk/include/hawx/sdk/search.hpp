@@ -88,6 +88,14 @@ struct SearchProblem {
     /// strategy needs per unit at operation granularity (tens of thousands of units). Null
     /// when predict_drop is (SDK ABI 6).
     std::function<double(std::size_t layer, std::size_t unit, int block)> predict_unit_drop;
+    /// The drop of `c` measured, not predicted: the accuracy of the whole configuration on the
+    /// drop predictor's training images (the ones predict_drop's table was measured on; never
+    /// the validation split), below the int8-exact accuracy there, in points. One forward pass
+    /// over those images (layers before the first one that differs from the previous call's
+    /// configuration are reused, so calls in lexicographic order of the layers' blocks cost
+    /// less); not an accuracy evaluation: the run reports how many were made and their time.
+    /// Null when predict_drop is (SDK ABI 7).
+    std::function<double(const Configuration&)> measure_drop;
     /// The objective accelerator's unit groups (AcceleratorModel::unit_groups): per layer a
     /// group id per unit; units of one group always run one block on that hardware. Empty:
     /// none known (every unit free). Strategies that honour them search over groups (SDK ABI 6).
