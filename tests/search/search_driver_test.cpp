@@ -46,8 +46,20 @@ Configuration uniform(const SearchProblem& p, std::vector<int> per_layer) {
     return c;
 }
 
+fs::path temp_dir() { return fs::temp_directory_path() / ("hawx_search_test_" + std::to_string(::getpid())); }
+
+// The logs the tests write go with the process (ctest runs every test in a process of its own).
+class RemoveTempDir : public ::testing::Environment {
+public:
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(temp_dir(), ec);
+    }
+};
+::testing::Environment* const kRemoveTempDir = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+
 std::string temp_path(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("hawx_search_test_" + std::to_string(::getpid()));
+    const fs::path dir = temp_dir();
     fs::create_directories(dir);
     const fs::path p = dir / name;
     fs::remove(p);

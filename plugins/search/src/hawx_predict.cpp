@@ -28,6 +28,7 @@
 // The answer is the cheapest evaluated configuration that meets the threshold.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <set>
@@ -223,37 +224,50 @@ private:
             // point's measured drop plus the step's change in summed single drops; those the
             // estimate puts below the measured front, largest estimated saving first.
             const std::vector<Point> mf = measured_front(cap);
-            std::map<std::vector<int>, double> next;
-            for (const Point& pt : mf)
-                for (const auto& [first, last] : groups_)
+            // Steps as (saving, point, group, block) first, configurations only for those
+            // taken; with tens of thousands of unit steps (operation granularity, front =
+            // unit) the rounds are skipped and the front is the measured predicted one.
+            if (static_cast<double>(mf.size()) * static_cast<double>(groups_.size()) * static_cast<double>(B) > 4e6)
+                break;
+            struct Step {
+                double saving;
+                std::size_t point, group;
+                int block;
+            };
+            std::vector<Step> steps;
+            for (std::size_t k = 0; k < mf.size(); ++k)
+                for (std::size_t g = 0; g < groups_.size(); ++g)
                     for (std::size_t b = 0; b < B; ++b) {
-                        if (pt.flat[first] == static_cast<int>(b) && std::all_of(pt.flat.begin() + first,
-                                                                                 pt.flat.begin() + last,
-                                                                                 [&](int x) { return x == pt.flat[first]; }))
-                            continue;
-                        std::vector<int> n = pt.flat;
-                        double est = pt.drop;
+                        const auto [first, last] = groups_[g];
+                        double est = mf[k].drop, cost = mf[k].cost;
+                        bool same = true;
                         for (std::size_t i = first; i < last; ++i) {
-                            est += d_[i][b] - d_[i][static_cast<std::size_t>(n[i])];
-                            n[i] = static_cast<int>(b);
+                            const auto cur = static_cast<std::size_t>(mf[k].flat[i]);
+                            same = same && cur == b;
+                            est += d_[i][b] - d_[i][cur];
+                            cost += c_[i][b] - c_[i][cur];
                         }
-                        if (est > cap || measured_.count(n)) continue;
-                        const auto it = next.find(n);
-                        if (it == next.end() || est < it->second) next[n] = est;
+                        if (same || est > cap) continue;
+                        // the cheapest measured cost at or below the estimated drop (mf: drop
+                        // ascending, cost descending)
+                        const auto at = std::upper_bound(mf.begin(), mf.end(), est,
+                                                         [](double x, const Point& q) { return x < q.drop; });
+                        const double front_cost =
+                            at == mf.begin() ? std::numeric_limits<double>::infinity() : std::prev(at)->cost;
+                        if (front_cost - cost > 1e-12) steps.push_back({front_cost - cost, k, g, static_cast<int>(b)});
                     }
-            std::vector<std::pair<double, std::vector<int>>> order;
-            for (auto& [n, est] : next) {
-                // the cheapest measured cost at or below the estimated drop (mf: drop ascending)
-                double front_cost = std::numeric_limits<double>::infinity();
-                for (const Point& q : mf)
-                    if (q.drop <= est) front_cost = q.cost;
-                const double saving = front_cost - table_cost(n);
-                if (saving > 1e-12) order.emplace_back(-saving, n);
-            }
-            std::sort(order.begin(), order.end());
+            std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.saving > b.saving; });
+            const std::size_t round = std::max<std::size_t>(mf.size(), 10);  // then rebuild the front
+            std::set<std::vector<int>> taken;
             batch.clear();
-            for (auto& e : order) batch.push_back(std::move(e.second));
-            batch.resize(std::min(batch.size(), std::max<std::size_t>(mf.size(), 10)));  // then rebuild the front
+            for (const Step& st : steps) {
+                if (batch.size() >= round) break;
+                std::vector<int> n = mf[st.point].flat;
+                std::fill(n.begin() + static_cast<std::ptrdiff_t>(groups_[st.group].first),
+                          n.begin() + static_cast<std::ptrdiff_t>(groups_[st.group].second), st.block);
+                if (measured_.count(n) || !taken.insert(n).second) continue;
+                batch.push_back(std::move(n));
+            }
             if (!measure(std::move(batch))) break;
         }
         front_ = measured_front(cap);
