@@ -16,6 +16,7 @@
 #include <map>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -280,6 +281,24 @@ TEST(Pipeline, PredictSearchMeasuresTheDropPredictorOnceOnTrainingImages) {
         if (!floored && v[0] <= 0) EXPECT_DOUBLE_EQ(v[2], v[0]) << row;
     }
     EXPECT_EQ(rows, (passes - 1) / 4 * 5);
+    // the whole configurations the searches measured there: one row each, as many as printed
+    const std::string whole = "drop predictor: ";
+    const auto wm = r.out.find(" configurations measured whole on its 300 training images");
+    ASSERT_NE(wm, std::string::npos) << r.out;
+    const auto measured = std::stoul(r.out.substr(r.out.rfind(whole, wm) + whole.size()));
+    std::istringstream mcsv(slurp(t.path / "runs" / "pipe" / "drop_predictor_measured.csv"));
+    ASSERT_TRUE(std::getline(mcsv, row));
+    EXPECT_EQ(row, "configuration,training_drop");
+    std::set<std::string> configs;
+    while (std::getline(mcsv, row)) {
+        const auto comma = row.rfind(',');
+        ASSERT_NE(comma, std::string::npos) << row;
+        EXPECT_TRUE(configs.insert(row.substr(0, comma)).second) << row;
+        const double d = std::stod(row.substr(comma + 1));
+        EXPECT_TRUE(d >= -100 && d <= 100) << row;
+    }
+    EXPECT_EQ(configs.size(), measured);
+    EXPECT_GE(measured, 1u);
     for (const auto& s : res["searches"]) {
         ASSERT_FALSE(s.at("best").is_null()) << s.dump();
         EXPECT_GE(s["best"]["validation_accuracy"].get<double>(), s.at("threshold").get<double>()) << s.dump();

@@ -298,6 +298,13 @@ std::string run_pipeline(const ManifestSetup& setup, const PipelineOptions& opti
                     "(%.2f s in all, within the searches' wall times; not accuracy evaluations)\n",
                     train_measured, predictor->images(), train_seconds);
         train_staged.reset();  // its cached stage outputs
+        // What the searches saw, so that their choices can be checked against the validation
+        // accuracies of the search logs (and of an exhaustive log) afterwards.
+        std::string csv = "configuration,training_drop\n";
+        for (const auto& [blocks, drop] : train_drops)
+            csv += csv_field(format_configuration(Configuration{problem.granularity, blocks}, problem.block_names)) +
+                   "," + sig9(drop) + "\n";
+        write_file_atomic(folder->file("drop_predictor_measured.csv"), csv);
     }
     const std::size_t known = evaluator.memo_size();
     measure_accuracy_on_each_accelerator(runs, evaluate, costs);
