@@ -206,6 +206,13 @@ TEST(Pipeline, WritesResultsAndMeetsThresholdsOnValidation) {
         const std::string log = slurp(s.at("log").get<std::string>());
         EXPECT_EQ(static_cast<std::size_t>(std::count(log.begin(), log.end(), '\n')),
                   s.at("evaluations").get<std::size_t>() + 1);
+        // The answer's paired test drop is the difference of the two test accuracies (same images).
+        const json& td = s["best"].at("test_drop");
+        EXPECT_NEAR(td.at("points").get<double>(),
+                    res["baseline"]["exact"]["test"].get<double>() - s["best"]["test_accuracy"].get<double>(), 1e-9)
+            << td.dump();
+        EXPECT_EQ(td.at("images").get<std::size_t>(), res["baseline"].at("test_images").get<std::size_t>());
+        EXPECT_GE(td.at("ci95").get<double>(), 0.0);
         // Sizing the validation split (the formula is checked in finetune_test's
         // Noise.ImagesForAnIntervalAreTheSmallestSplitThatReachesIt): reported with the split.
         const json& noise = s.at("validation_noise");

@@ -559,6 +559,35 @@ TEST(Noise, ImagesForAnIntervalAreTheSmallestSplitThatReachesIt) {
     EXPECT_EQ(pipeline::images_for_ci95(90.0, 0.0), 0u);
 }
 
+// A drop against the baseline on the same images (the test line of each answer): 30 images
+// lost, 10 gained of 10000. Per-image difference: mean 0.002, variance 0.004 - 0.002^2 =
+// 0.003996; 95% half-width 196 sqrt(0.003996 / 10000) = 0.12390 points; +-0.25 needs
+// 1.96^2 x 0.003996 / 0.0025^2 = 2456.2 -> 2457 images.
+TEST(Noise, PairedDropAgainstTheBaselineOnTheSameImages) {
+    std::vector<std::uint8_t> base(10000, 1), other(10000, 1);
+    for (std::size_t i = 0; i < 30; ++i) other[i] = 0;                 // lost
+    for (std::size_t i = 100; i < 110; ++i) base[i] = 0;               // gained
+    for (std::size_t i = 200; i < 700; ++i) base[i] = other[i] = 0;  // wrong in both: no difference
+    const auto d = pipeline::paired_drop(base, other);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->images, 10000u);
+    EXPECT_EQ(d->lost, 30u);
+    EXPECT_EQ(d->gained, 10u);
+    EXPECT_DOUBLE_EQ(d->points, 0.2);
+    EXPECT_NEAR(d->ci95, 0.12390, 5e-5);
+    EXPECT_EQ(d->images_for(0.25), 2457u);
+    EXPECT_EQ(d->images_for(0.0), 0u);
+    // far below the unpaired interval of one accuracy near 95% on the same images
+    EXPECT_LT(d->ci95, pipeline::ci95(95.0, 10000) / 3);
+    const auto same = pipeline::paired_drop(base, base);
+    ASSERT_TRUE(same.has_value());
+    EXPECT_EQ(same->points, 0.0);
+    EXPECT_EQ(same->ci95, 0.0);
+    EXPECT_EQ(same->images_for(0.25), 0u);
+    EXPECT_FALSE(pipeline::paired_drop(base, std::vector<std::uint8_t>(9999, 1)).has_value());
+    EXPECT_FALSE(pipeline::paired_drop({}, {}).has_value());
+}
+
 // The predictor check (issue 17): Spearman's rho over the distinct configurations the
 // exhaustive searches evaluated (repeats at other thresholds and other strategies' evaluations
 // ignored), against a hand computation: the drop predictor is exactly 90 - accuracy (rho -1),

@@ -1,5 +1,6 @@
 // Training and evaluation on synthetic data; reproducibility; the progress bar.
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <torch/utils.h>
 
 #include <ATen/Parallel.h>
@@ -124,6 +125,13 @@ TEST(ZooTrain, EvaluateCountsAndLimit) {
     const auto correct = logits.argmax(1).eq(hawx::to_labels(data(), 0, 50)).sum().item<std::int64_t>();
     EXPECT_EQ(some.correct, static_cast<std::size_t>(correct));
     EXPECT_NEAR(some.loss, at::cross_entropy_loss(logits, hawx::to_labels(data(), 0, 50)).item<double>(), 1e-5);
+    // per image, in order, across the batches of 7: the same flags as the hand computation
+    const at::Tensor right = logits.argmax(1).eq(hawx::to_labels(data(), 0, 50));
+    ASSERT_EQ(some.per_image.size(), 50u);
+    for (std::size_t i = 0; i < 50; ++i)
+        EXPECT_EQ(some.per_image[i] != 0, right[static_cast<std::int64_t>(i)].item<bool>()) << i;
+    EXPECT_EQ(all.per_image.size(), data().size());
+    EXPECT_EQ(static_cast<std::size_t>(std::count(all.per_image.begin(), all.per_image.end(), 1)), all.correct);
 }
 
 TEST(ZooTrain, BadOptionsAndLabelsAreErrors) {

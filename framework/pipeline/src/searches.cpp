@@ -33,6 +33,33 @@ std::size_t images_for_ci95(double accuracy_percent, double half_width_points) {
     return n;
 }
 
+std::size_t PairedDrop::images_for(double half_width_points) const {
+    if (images == 0 || !(half_width_points > 0)) return 0;
+    const double n = static_cast<double>(images), m = (static_cast<double>(lost) - static_cast<double>(gained)) / n;
+    const double var = (static_cast<double>(lost) + static_cast<double>(gained)) / n - m * m;
+    if (!(var > 0)) return 0;
+    const double h = half_width_points / 100.0;
+    auto need = static_cast<std::size_t>(std::ceil(1.96 * 1.96 * var / (h * h)));
+    while (need > 1 && 1.96 * std::sqrt(var / static_cast<double>(need - 1)) <= h) --need;  // rounding
+    while (1.96 * std::sqrt(var / static_cast<double>(need)) > h) ++need;
+    return need;
+}
+
+std::optional<PairedDrop> paired_drop(const std::vector<std::uint8_t>& baseline, const std::vector<std::uint8_t>& other) {
+    if (baseline.empty() || baseline.size() != other.size()) return std::nullopt;
+    PairedDrop d;
+    d.images = baseline.size();
+    for (std::size_t i = 0; i < baseline.size(); ++i) {
+        d.lost += baseline[i] && !other[i];
+        d.gained += !baseline[i] && other[i];
+    }
+    const double n = static_cast<double>(d.images), m = (static_cast<double>(d.lost) - static_cast<double>(d.gained)) / n;
+    const double var = std::max((static_cast<double>(d.lost) + static_cast<double>(d.gained)) / n - m * m, 0.0);
+    d.points = 100.0 * m;
+    d.ci95 = 100.0 * 1.96 * std::sqrt(var / n);
+    return d;
+}
+
 SearchProblem make_search_problem(const Experiment& ex, const std::vector<LayerShape>& shapes,
                                   const engine::ScoreTable& scores, const Baselines& base, CostModel& costs) {
     SearchProblem problem;
@@ -218,6 +245,22 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                     row.test_acc = t.accuracy;
                     row.test_ci = ci95(t.accuracy, t.total);
                     row.test_meets = t.accuracy >= base.exact_test.accuracy - drop;
+                    // The drop on the test images against int8-exact on the same images: its
+                    // interval is the one that says whether the threshold is met, and its
+                    // per-image variance sizes a validation split for this threshold.
+                    // (Not where the search judged fine-tuned networks: their answer's test accuracy is another.)
+                    const std::optional<PairedDrop> td =
+                        finetuning && finetuning->in_loop ? std::nullopt : paired_drop(base.exact_test.per_image, t.per_image);
+                    if (td) {
+                        const std::size_t need = td->images_for(drop);
+                        std::printf("   answer on the test images: drop %.2f +-%.2f points against int8-exact (paired: %zu "
+                                    "of %zu images differ, %zu lost, %zu gained)%s\n",
+                                    td->points, td->ci95, td->lost + td->gained, td->images, td->lost, td->gained,
+                                    need > 0 ? (", +-" + fixed(drop, 2) + " at that rate needs " + std::to_string(need) +
+                                                " validation images")
+                                                   .c_str()
+                                             : "");
+                    }
                     row.accel = costs.reports(best);
                     add_accuracies_on_other_accelerators(row, best, runs_key, a, evaluator_for, test, base, costs,
                                                          finetuning && finetuning->in_loop);
@@ -237,6 +280,13 @@ SearchRuns run_searches(const Experiment& ex, const SearchProblem& problem, cons
                                   {"test_meets_threshold", row.test_meets},
                                   {"accelerators", row.accel}};
                     if (runs_key != row.config) sj["best"]["evaluated_as"] = runs_key;
+                    if (td)
+                        sj["best"]["test_drop"] = {{"points", td->points},
+                                                   {"ci95", td->ci95},
+                                                   {"images", td->images},
+                                                   {"lost", td->lost},
+                                                   {"gained", td->gained},
+                                                   {"validation_images_for_ci95_of_max_drop", td->images_for(drop)}};
                     if (row.finetune) {
                         const AnswerFinetune& f = *row.finetune;
                         sj["best"]["finetune"] = {{"judged_by_search", finetuning->in_loop},

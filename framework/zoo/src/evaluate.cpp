@@ -39,6 +39,7 @@ EvalResult evaluate(Network& net, const Dataset& data, const hawx::InputSpec& sp
     net.eval();
     torch::NoGradGuard no_grad;
     EvalResult r;
+    r.per_image.reserve(n);
     double loss_sum = 0.0;
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
         const std::size_t end = std::min(n, begin + batch_size);
@@ -46,7 +47,10 @@ EvalResult evaluate(Network& net, const Dataset& data, const hawx::InputSpec& sp
         const at::Tensor y = hawx::to_labels(data, begin, end);
         const at::Tensor logits = net.forward(x);
         loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
-        r.correct += static_cast<std::size_t>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
+        const at::Tensor right = logits.argmax(1).eq(y).to(at::kByte).contiguous();
+        r.correct += static_cast<std::size_t>(right.sum().item<std::int64_t>());
+        const auto* flags = right.data_ptr<std::uint8_t>();
+        r.per_image.insert(r.per_image.end(), flags, flags + (end - begin));
     }
     r.total = n;
     r.accuracy = 100.0 * static_cast<double>(r.correct) / static_cast<double>(n);

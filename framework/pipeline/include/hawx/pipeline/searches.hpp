@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,5 +144,20 @@ double ci95(double accuracy_percent, std::size_t n);
 /// baseline on the same images varies). 0 (no estimate) for half_width_points <= 0 and for an
 /// accuracy of 0% or 100%, where the normal approximation has no width.
 std::size_t images_for_ci95(double accuracy_percent, double half_width_points);
+
+/// A drop measured against the baseline on the same images (paired): per image the difference
+/// baseline right - other right is 1 (lost), -1 (gained) or 0.
+struct PairedDrop {
+    std::size_t images = 0, lost = 0, gained = 0;
+    double points = 0.0;  ///< 100 (lost - gained) / images
+    double ci95 = 0.0;    ///< half-width, points: 1.96 sd / sqrt(images), sd of the per-image difference
+    /// Images a split needs for a ci95 of half_width_points at this drop's per-image variance
+    /// (the smallest n with 1.96^2 var / n <= h^2); 0 where the variance is 0 or h <= 0.
+    std::size_t images_for(double half_width_points) const;
+};
+
+/// Pairs two zoo::EvalResult::per_image vectors of the same images; nullopt when either is
+/// empty or their lengths differ.
+std::optional<PairedDrop> paired_drop(const std::vector<std::uint8_t>& baseline, const std::vector<std::uint8_t>& other);
 
 }  // namespace hawx::pipeline

@@ -2,6 +2,8 @@
 /// \file
 /// Accuracy and loss of a network on a dataset.
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "hawx/data/dataset.hpp"
 #include "hawx/data/tensor.hpp"
@@ -14,6 +16,9 @@ struct EvalResult {
     std::size_t total = 0;
     double accuracy = 0.0;  ///< percent, 100 * correct / total
     double loss = 0.0;      ///< mean cross-entropy over the images
+    /// 1 where image i's prediction is right, in the dataset's order (zoo::evaluate fills it;
+    /// empty where a caller counted only): two results on the same images give a paired drop.
+    std::vector<std::uint8_t> per_image;
 };
 
 /// Evaluates `net` on the first `limit` images of `data` (all when limit is 0) in batches of
